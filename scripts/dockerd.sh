@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Private Docker engine for tests and demos: start | stop | env | status.
+#
+# It runs its own dockerd (vfs storage, own data-root, exec-root, pidfile,
+# socket, config file and bridge) under $DFC_DOCKER_DIR so it never touches a
+# system Docker that may also be running on the host. It needs root.
+#
+#   eval "$(scripts/dockerd.sh start)"   # prints: export DOCKER_HOST=unix://...
+#   scripts/dockerd.sh stop
+#
+# Networking: a second dockerd on one host clashes with the first on the
+# default docker0 bridge and on the iptables chains. So ours brings its own
+# bridge (DFC_DOCKER_BRIDGE, default dfc0, address DFC_DOCKER_BIP) and runs with
+# --iptables=false: published ports are served by docker-proxy (the userland
+# proxy), containers on one compose network reach each other over the bridge,
+# and nothing is NATed to the outside (no registry is reachable anyway).
+set -euo pipefail
+
+DIR="${DFC_DOCKER_DIR:-${TMPDIR:-/tmp}/dfc-docker}"
+BRIDGE="${DFC_DOCKER_BRIDGE:-dfc0}"
+BIP="${DFC_DOCKER_BIP:-172.31.254.1/24}"
+# Compose networks come from this pool; it sits beside the bridge address.
+POOL="${DFC_DOCKER_POOL:-172.31.0.0/17}"
+SOCK="$DIR/docker.sock"
+PIDFILE="$DIR/dockerd.pid"
+LOG="$DIR/dockerd.log"
+WAIT="${DFC_DOCKER_WAIT:-60}"
+
+log() { echo "dockerd.sh: $*" >&2; }
+
+need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		log "must run as root (dockerd needs it)"
+		exit 1
+	fi
+}
+
+# install puts Debian's docker.io and busybox-static in place when missing.
+install() {
+	local pkgs=()
+	command -v dockerd >/dev/null 2>&1 || pkgs+=(docker.io)
+	command -v docker-proxy >/dev/null 2>&1 || [ -x /usr/sbin/docker-proxy ] || pkgs+=(docker.io)
+	if ! { [ -x /bin/busybox ] && file_is_static /bin/busybox; }; then
+		pkgs+=(busybox-static)
+	fi
+	[ ${#pkgs[@]} -eq 0 ] && return 0
+	log "installing ${pkgs[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2
+	apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2
+}
+
+# file_is_static: a dynamic busybox cannot run inside an empty image.
+file_is_static() {
+	dpkg -s busybox-static >/dev/null 2>&1 && return 0
+	! ldd "$1" >/dev/null 2>&1
+}
+
+running() {
+	[ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+}
+
+answers() {
+	# /_ping answers once the API is up; curl may be missing, so use the CLI.
+	DOCKER_HOST="unix://$SOCK" docker version --format '{{.Server.APIVersion}}' >/dev/null 2>&1
+}
+
+print_env() {
+	echo "export DOCKER_HOST=unix://$SOCK"
+}
+
+make_bridge() {
+	if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+		ip link add name "$BRIDGE" type bridge
+	fi
+	if ! ip -4 addr show dev "$BRIDGE" | grep -q "inet ${BIP%/*}/"; then
+		ip addr add "$BIP" dev "$BRIDGE"
+	fi
+	ip link set "$BRIDGE" up
+}
+
+start() {
+	need_root
+	install
+	mkdir -p "$DIR"
+	if running; then
+		if answers; then
+			print_env
+			return 0
+		fi
+		log "dockerd (pid $(cat "$PIDFILE")) runs but does not answer; restarting it"
+		stop_daemon
+	fi
+	mkdir -p "$DIR/data" "$DIR/exec"
+	# An empty config file of our own: the system /etc/docker/daemon.json
+	# belongs to the system engine.
+	[ -f "$DIR/daemon.json" ] || echo '{}' >"$DIR/daemon.json"
+	make_bridge
+	rm -f "$SOCK"
+	log "starting dockerd in $DIR (log: $LOG)"
+	setsid dockerd \
+		--config-file "$DIR/daemon.json" \
+		--storage-driver=vfs \
+		--data-root "$DIR/data" \
+		--exec-root "$DIR/exec" \
+		--pidfile "$PIDFILE" \
+		-H "unix://$SOCK" \
+		--bridge "$BRIDGE" \
+		--iptables=false \
+		--ip-masq=false \
+		--default-address-pool "base=$POOL,size=24" \
+		>"$LOG" 2>&1 </dev/null &
+	local i
+	for ((i = 0; i < WAIT * 4; i++)); do
+		if answers; then
+			print_env
+			return 0
+		fi
+		if ! running && [ $i -gt 8 ]; then
+			break
+		fi
+		sleep 0.25
+	done
+	log "dockerd did not answer within ${WAIT}s; last log lines:"
+	tail -n 30 "$LOG" >&2 || true
+	stop_daemon
+	exit 1
+}
+
+stop_daemon() {
+	if [ -f "$PIDFILE" ]; then
+		local pid
+		pid="$(cat "$PIDFILE")"
+		if kill -0 "$pid" 2>/dev/null; then
+			kill "$pid" 2>/dev/null || true
+			local i
+			for ((i = 0; i < 80; i++)); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.25
+			done
+			kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+		fi
+		rm -f "$PIDFILE"
+	fi
+}
+
+stop() {
+	need_root
+	stop_daemon
+	# Mounts the daemon may leave behind (netns, containerd shims) block rm.
+	if [ -d "$DIR" ]; then
+		grep -o " $DIR/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do
+			umount -l "$m" 2>/dev/null || true
+		done
+	fi
+	if ip link show "$BRIDGE" >/dev/null 2>&1; then
+		ip link delete "$BRIDGE" 2>/dev/null || true
+	fi
+	if [ "${DFC_DOCKER_KEEP:-}" != 1 ]; then
+		rm -rf "$DIR"
+	fi
+}
+
+case "${1:-}" in
+start) start ;;
+stop) stop ;;
+env) print_env ;;
+status)
+	if running && answers; then
+		echo "running: $(print_env)"
+	else
+		echo "not running"
+		exit 1
+	fi
+	;;
+*)
+	echo "usage: $0 start|stop|env|status" >&2
+	exit 2
+	;;
+esac
