@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/deepflow-compose/deepflow-compose/render"
+)
+
+// renderFlags are the inputs render and diff share.
+type renderFlags struct {
+	profile string
+	nodeIP  string
+	version string
+	values  []string
+	sets    []string
+	out     string
+}
+
+func (f *renderFlags) bind(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.profile, "profile", "bridge", "profile to start from (see `deepflow-compose profiles`)")
+	fl.StringVar(&f.nodeIP, "node-ip", "", "IP agents and browsers use to reach this host (default: the address of the interface holding the default route)")
+	fl.StringVar(&f.version, "version", "", "DeepFlow release line: "+strings.Join(render.Versions(), ", ")+" (default v7.1)")
+	fl.StringArrayVarP(&f.values, "values", "f", nil, "values file (YAML); repeat to layer several, later ones win")
+	fl.StringArrayVar(&f.sets, "set", nil, "set one setting, e.g. --set mysql.port=30131; repeatable, wins over -f")
+	fl.StringVarP(&f.out, "output", "o", "deepflow", "deployment directory to write")
+}
+
+func (f *renderFlags) options(stderr io.Writer) render.Options {
+	return render.Options{
+		Inputs: render.Inputs{Profile: f.profile, ValuesFiles: f.values, Sets: f.sets, NodeIP: f.nodeIP, Version: f.version},
+		OutDir: f.out,
+		DetectNodeIP: func() (string, string, error) {
+			ip, from, err := render.DefaultRouteIP()
+			if err == nil {
+				fmt.Fprintf(stderr, "Using node IP %s from %s; pass --node-ip to choose another.\n", ip, from)
+			}
+			return ip, from, err
+		},
+	}
+}
+
+type renderOptions struct {
+	renderFlags
+	force  bool
+	dryRun bool
+}
+
+func newRenderCmd() *cobra.Command {
+	var o renderOptions
+	cmd := &cobra.Command{
+		Use:   "render",
+		Short: "Write a validated deployment directory",
+		Long: `Render resolves the settings (built-in defaults < profile < -f files < --set <
+flags), derives every address and port from one topology, validates every file
+with its format's parser, and only then swaps the new directory into place.
+
+Passwords not given are generated once and kept in .env (mode 0600); later
+renders read them back. Files changed by hand since the last render are not
+overwritten without --force.`,
+		Example: `  deepflow-compose render --node-ip 10.1.2.3 -o deepflow
+  deepflow-compose render --profile host-network --node-ip 10.1.2.3 --set mysql.port=30131 -o deepflow
+  deepflow-compose render -f values.yaml --dry-run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRender(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
+		},
+	}
+	o.bind(cmd)
+	cmd.Flags().BoolVar(&o.force, "force", false, "overwrite files changed by hand or not written by deepflow-compose")
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print what would be written and write nothing")
+	return cmd
+}
+
+func runRender(ctx context.Context, stdout, stderr io.Writer, o renderOptions) error {
+	opts := o.options(stderr)
+	opts.Force = o.force
+	plan, err := render.Prepare(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if o.dryRun {
+		changes, err := plan.Changes()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Would write %s (dry run, nothing written):\n", o.out)
+		printChanges(stdout, changes)
+		return nil
+	}
+	changes, err := plan.Write(o.force)
+	if err != nil {
+		return err
+	}
+	for _, s := range plan.Generated {
+		fmt.Fprintf(stderr, "Generated %s; it is kept in %s/.env.\n", s, o.out)
+	}
+	fmt.Fprintf(stdout, "Rendered DeepFlow %s (%s profile, %s network, node IP %s) into %s:\n",
+		plan.Settings.Version, plan.Profile.Name, plan.Settings.Network, plan.Settings.NodeIP, o.out)
+	printChanges(stdout, changes)
+	fmt.Fprintf(stdout, "Next: %s/NEXT-STEPS.md\n", o.out)
+	return nil
+}
+
+func printChanges(w io.Writer, changes []render.Change) {
+	for _, c := range changes {
+		note := ""
+		if c.Conflict != "" {
+			note = " (" + c.Conflict + ")"
+		}
+		fmt.Fprintf(w, "  %-9s %s%s\n", c.Kind, c.Path, note)
+	}
+}
+
+func newDiffCmd() *cobra.Command {
+	var o renderFlags
+	cmd := &cobra.Command{
+		Use:   "diff",
+		Short: "Show what render would change in the deployment directory",
+		Long:  "diff takes the same inputs as render and prints a unified diff of what it would change. It exits 0 when nothing would change and 1 otherwise.",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts := o.options(cmd.ErrOrStderr())
+			plan, err := render.Prepare(cmd.Context(), opts)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			changes, err := plan.Changes()
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			if !writeDiff(cmd.OutOrStdout(), changes) {
+				return nil
+			}
+			return errSilent{code: 1}
+		},
+	}
+	o.bind(cmd)
+	return cmd
+}
+
+func newProfilesCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "profiles",
+		Short: "List the profiles, one per line",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			all, err := render.Profiles()
+			if err != nil {
+				return err
+			}
+			for _, p := range all {
+				name := p.Name
+				if len(p.Aliases) > 0 {
+					name += " (" + strings.Join(p.Aliases, ", ") + ")"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%-28s %s\n", name, p.Description)
+			}
+			return nil
+		},
+	}
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of deepflow-compose and the DeepFlow releases it knows",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintf(cmd.OutOrStdout(), "deepflow-compose %s (DeepFlow %s)\n", version, strings.Join(render.Versions(), ", "))
+		},
+	}
+}
+
+func init() {
+	rootCmd.AddCommand(newRenderCmd(), newDiffCmd(), newProfilesCmd(), newVersionCmd())
+}

@@ -1,0 +1,108 @@
+package render
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed catalog.yaml
+var catalogYAML []byte
+
+// Release pins everything one DeepFlow release line needs.
+type Release struct {
+	Name            string `yaml:"-"`
+	DeepFlow        string `yaml:"deepflow"`
+	ClickHouse      string `yaml:"clickhouse"`
+	MySQL           string `yaml:"mysql"`
+	Grafana         string `yaml:"grafana"`
+	GrafanaInit     string `yaml:"grafanaInit"`
+	GrafanaInitDsDh string `yaml:"grafanaInitDsDh"`
+	// GroupConfigFormat is "legacy" (vtap_group_id + static_config) or
+	// "sectioned" (global/inputs/… from v6.6 on).
+	GroupConfigFormat string `yaml:"groupConfigFormat"`
+	// CtlCreateTakesGroupID: `agent-group-config create GROUP_ID -f F`
+	// rather than `create -f F`.
+	CtlCreateTakesGroupID bool   `yaml:"ctlCreateTakesGroupID"`
+	CtlNote               string `yaml:"ctlNote"`
+}
+
+// Catalog is the embedded table of supported releases.
+type Catalog struct {
+	Versions map[string]*Release `yaml:"versions"`
+}
+
+// ErrUnknownVersion is returned for a version the catalog does not pin.
+var ErrUnknownVersion = errors.New("unknown version")
+
+var catalog = func() *Catalog {
+	var c Catalog
+	dec := yaml.NewDecoder(strings.NewReader(string(catalogYAML)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		panic("render: embedded catalog.yaml: " + err.Error())
+	}
+	for name, r := range c.Versions {
+		r.Name = name
+	}
+	return &c
+}()
+
+// Versions lists the supported release lines, oldest first.
+func Versions() []string {
+	out := make([]string, 0, len(catalog.Versions))
+	for v := range catalog.Versions {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// LookupRelease finds a release line. "7.1" and "v7.1" both work.
+func LookupRelease(v string) (*Release, error) {
+	if v != "" && !strings.HasPrefix(v, "v") {
+		v = "v" + v
+	}
+	r, ok := catalog.Versions[v]
+	if !ok {
+		return nil, fmt.Errorf("%w %q (supported: %s)", ErrUnknownVersion, v, strings.Join(Versions(), ", "))
+	}
+	return r, nil
+}
+
+// Images are the pinned image references of one render.
+type Images struct {
+	MySQL, ClickHouse, Server, App, Grafana, GrafanaInit, GrafanaInitDsDh, Agent string
+}
+
+func (r *Release) images(registry string) Images {
+	reg := strings.TrimSuffix(registry, "/")
+	ref := func(name, tag string) string { return reg + "/" + name + ":" + tag }
+	return Images{
+		MySQL:           ref("mysql", r.MySQL),
+		ClickHouse:      ref("clickhouse-server", r.ClickHouse),
+		Server:          ref("deepflow-server", r.DeepFlow),
+		App:             ref("deepflow-app", r.DeepFlow),
+		Grafana:         ref("grafana", r.Grafana),
+		GrafanaInit:     ref("deepflowio-init-grafana", r.GrafanaInit),
+		GrafanaInitDsDh: ref("deepflowio-init-grafana-ds-dh", r.GrafanaInitDsDh),
+		Agent:           ref("deepflow-agent", r.DeepFlow),
+	}
+}
+
+// List returns every image, sorted, without duplicates.
+func (im Images) List() []string {
+	all := []string{im.MySQL, im.ClickHouse, im.Server, im.App, im.Grafana, im.GrafanaInit, im.GrafanaInitDsDh, im.Agent}
+	sort.Strings(all)
+	out := all[:0]
+	for i, s := range all {
+		if i == 0 || s != all[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}

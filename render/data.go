@@ -1,0 +1,180 @@
+package render
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+)
+
+// Env names the variables .env defines and the compose file interpolates.
+// Secrets reach containers only through these.
+type Env struct {
+	ProjectName, Version, NodeIP                   string
+	MySQLPassword, ClickHousePassword, GrafanaPass string
+}
+
+var envNames = Env{
+	ProjectName:        "COMPOSE_PROJECT_NAME",
+	Version:            "DEEPFLOW_VERSION",
+	NodeIP:             "NODE_IP_FOR_DEEPFLOW",
+	MySQLPassword:      "MYSQL_ROOT_PASSWORD",
+	ClickHousePassword: "CLICKHOUSE_DEFAULT_PASSWORD",
+	GrafanaPass:        "GRAFANA_ADMIN_PASSWORD",
+}
+
+// Secrets are the resolved passwords of one render.
+type Secrets struct {
+	MySQL, ClickHouse, Grafana string
+}
+
+// Wiring is every address a config file names, resolved once from the
+// topology. Templates print these and nothing else.
+type Wiring struct {
+	ServerToMySQL      Endpoint
+	ServerToClickHouse Endpoint
+	ServerToApp        Endpoint
+	AppToController    Endpoint
+	AppToQuerier       Endpoint
+	GrafanaToMySQL     Endpoint
+	GrafanaToQuerier   Endpoint
+	GrafanaToApp       Endpoint
+	// GrafanaToClickHouse: DeepFlow's Grafana image takes a host only.
+	GrafanaToClickHouse Endpoint
+	ClickHouseSelf      Endpoint
+	// As seen from outside the stack.
+	AgentController Endpoint
+	AgentIngester   Endpoint
+	CtlAPI          Endpoint
+	GrafanaWeb      Endpoint
+}
+
+// Listen is what each process binds.
+type Listen struct {
+	MySQL, ClickHouseTCP, ClickHouseHTTP, ClickHouseInterserver Listener
+	Querier, Controller, GRPC, App, Grafana                      Listener
+}
+
+// Paths are the host directories the stack keeps its data in.
+type Paths struct {
+	MySQL, ClickHouse, ClickHouseStorage                                   string
+	GrafanaDashboards, GrafanaPlugins, GrafanaProvDashboards, GrafanaProvDatasources string
+}
+
+// Data is handed to every template.
+type Data struct {
+	S       *Settings
+	T       *Topology
+	R       *Release
+	Images  Images
+	Env     Env
+	Secrets Secrets
+	W       Wiring
+	Listen  Listen
+	Paths   Paths
+	Profile string
+	// CtlAPIPortFlag is " --api-port N" when deepflow-ctl's default port is
+	// not the one this network mode exposes, else "".
+	CtlAPIPortFlag string
+	// GroupConfig is the agent-group-config document body.
+	GroupConfig string
+	// PodIP is what deepflow-server takes as its own pod address in
+	// STANDALONE mode.
+	PodIP string
+	// ClickHouseNetworks are the client networks ClickHouse's default user
+	// accepts: loopback only when ClickHouse listens on loopback.
+	ClickHouseNetworks []string
+	// LocalIPRanges are controller.genesis.local_ip_ranges; empty keeps the
+	// server's built-in list.
+	LocalIPRanges []string
+	// NTP is the time source deepflow-server hands to agents.
+	NTP               Endpoint
+	CtlDefaultAPIPort int
+}
+
+func newData(s *Settings, prof *Profile, t *Topology, sec Secrets) (*Data, error) {
+	r, err := LookupRelease(s.Version)
+	if err != nil {
+		return nil, err
+	}
+	d := &Data{S: s, T: t, R: r, Images: r.images(s.Registry), Env: envNames, Secrets: sec, Profile: prof.Name,
+		PodIP: loopback, NTP: Endpoint{Host: defaultNTPHost, Port: ntpPort}, CtlDefaultAPIPort: CtlDefaultAPIPort}
+	d.ClickHouseNetworks = []string{"::/0"}
+	if t.ClickHouse.mustL(LTCP).Bind == loopback {
+		d.ClickHouseNetworks = []string{"::1", loopback}
+	}
+	var errs []error
+	in := func(c *Component, l string) Endpoint {
+		e, err := t.Internal(c, l)
+		errs = append(errs, err)
+		return e
+	}
+	ex := func(c *Component, l string) Endpoint {
+		e, err := t.External(c, l)
+		errs = append(errs, err)
+		return e
+	}
+	lis := func(c *Component, l string) Listener {
+		x, err := c.L(l)
+		errs = append(errs, err)
+		return x
+	}
+	self, err := t.Self(&t.ClickHouse, LTCP)
+	errs = append(errs, err)
+	d.W = Wiring{
+		ServerToMySQL:       in(&t.MySQL, LMySQL),
+		ServerToClickHouse:  in(&t.ClickHouse, LTCP),
+		ServerToApp:         in(&t.App, LApp),
+		AppToController:     in(&t.Server, LController),
+		AppToQuerier:        in(&t.Server, LQuerier),
+		GrafanaToMySQL:      in(&t.MySQL, LMySQL),
+		GrafanaToQuerier:    in(&t.Server, LQuerier),
+		GrafanaToApp:        in(&t.App, LApp),
+		GrafanaToClickHouse: in(&t.ClickHouse, LTCP),
+		ClickHouseSelf:      self,
+		AgentController:     ex(&t.Server, LGRPC),
+		AgentIngester:       ex(&t.Server, LIngester),
+		CtlAPI:              ex(&t.Server, LController),
+		GrafanaWeb:          ex(&t.Grafana, LWeb),
+	}
+	d.Listen = Listen{
+		MySQL:                 lis(&t.MySQL, LMySQL),
+		ClickHouseTCP:         lis(&t.ClickHouse, LTCP),
+		ClickHouseHTTP:        lis(&t.ClickHouse, LHTTP),
+		ClickHouseInterserver: lis(&t.ClickHouse, LInterserver),
+		Querier:               lis(&t.Server, LQuerier),
+		Controller:            lis(&t.Server, LController),
+		GRPC:                  lis(&t.Server, LGRPC),
+		App:                   lis(&t.App, LApp),
+		Grafana:               lis(&t.Grafana, LWeb),
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrTopology, err)
+		}
+	}
+	if d.W.CtlAPI.Port != CtlDefaultAPIPort {
+		d.CtlAPIPortFlag = " --api-port " + strconv.Itoa(d.W.CtlAPI.Port)
+	}
+	dd := s.DataDir
+	d.Paths = Paths{
+		MySQL:                  path.Join(dd, "mysql"),
+		ClickHouse:             path.Join(dd, "clickhouse"),
+		ClickHouseStorage:      path.Join(dd, "clickhouse_storage"),
+		GrafanaDashboards:      path.Join(dd, "grafana/dashboards"),
+		GrafanaPlugins:         path.Join(dd, "grafana/plugins"),
+		GrafanaProvDashboards:  path.Join(dd, "grafana/provisioning/dashboards"),
+		GrafanaProvDatasources: path.Join(dd, "grafana/provisioning/datasources"),
+	}
+	return d, nil
+}
+
+// publish lists a component's "host:container" port mappings under bridge.
+func publish(c Component) []string {
+	var out []string
+	for _, l := range c.Listeners {
+		if l.HostPort != 0 {
+			out = append(out, strconv.Itoa(l.HostPort)+":"+strconv.Itoa(l.Port))
+		}
+	}
+	return out
+}

@@ -1,0 +1,251 @@
+package render
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/deepflow-compose/deepflow-compose/profiles"
+)
+
+//go:embed defaults.yaml
+var defaultsYAML []byte
+
+// Profile is one embedded preset.
+type Profile struct {
+	Name        string
+	Aliases     []string
+	Description string
+	layer       Layer
+}
+
+type profileFile struct {
+	Description string    `yaml:"description"`
+	Aliases     []string  `yaml:"aliases"`
+	Settings    yaml.Node `yaml:"settings"`
+}
+
+// ErrUnknownProfile is returned for a profile name nothing defines.
+var ErrUnknownProfile = errors.New("unknown profile")
+
+// Profiles lists the embedded profiles, sorted by name.
+func Profiles() ([]*Profile, error) {
+	entries, err := profiles.FS.ReadDir(".")
+	if err != nil {
+		return nil, err
+	}
+	var out []*Profile
+	for _, e := range entries {
+		if path.Ext(e.Name()) != ".yaml" {
+			continue
+		}
+		data, err := profiles.FS.ReadFile(e.Name())
+		if err != nil {
+			return nil, err
+		}
+		var pf profileFile
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&pf); err != nil {
+			return nil, fmt.Errorf("profiles/%s: %v", e.Name(), cleanYAMLErr(err))
+		}
+		name := strings.TrimSuffix(e.Name(), ".yaml")
+		raw, err := yaml.Marshal(&pf.Settings)
+		if err != nil {
+			return nil, err
+		}
+		l, err := ParseLayer("profile "+name, raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &Profile{Name: name, Aliases: pf.Aliases, Description: pf.Description, layer: l})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// LookupProfile finds a profile by name or alias.
+func LookupProfile(name string) (*Profile, error) {
+	all, err := Profiles()
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, p := range all {
+		if p.Name == name {
+			return p, nil
+		}
+		for _, a := range p.Aliases {
+			if a == name {
+				return p, nil
+			}
+		}
+		names = append(names, p.Name)
+	}
+	return nil, fmt.Errorf("%w %q (available: %s)", ErrUnknownProfile, name, strings.Join(names, ", "))
+}
+
+// Inputs are what a user hands a render, before layering.
+type Inputs struct {
+	Profile     string   // default "bridge"
+	ValuesFiles []string // -f, in order
+	Sets        []string // --set, in order
+	NodeIP      string   // --node-ip
+	Version     string   // --version
+}
+
+// Settings layers defaults < profile < -f files < --set < flags and
+// validates the result.
+func (in *Inputs) Settings() (*Settings, *Profile, error) {
+	name := in.Profile
+	if name == "" {
+		name = "bridge"
+	}
+	prof, err := LookupProfile(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	defaults, err := ParseLayer("built-in defaults", defaultsYAML)
+	if err != nil {
+		return nil, nil, err
+	}
+	layers := []Layer{defaults, prof.layer}
+	for _, f := range in.ValuesFiles {
+		l, err := LoadValuesFile(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		layers = append(layers, l)
+	}
+	for _, s := range in.Sets {
+		l, err := ParseSet(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		layers = append(layers, l)
+	}
+	if in.NodeIP != "" {
+		l, _ := ParseSet("nodeIP=" + in.NodeIP)
+		l.Source = "--node-ip"
+		layers = append(layers, l)
+	}
+	if in.Version != "" {
+		l, _ := ParseSet("version=" + in.Version)
+		l.Source = "--version"
+		layers = append(layers, l)
+	}
+	s, err := Resolve(layers...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.Validate(); err != nil {
+		return nil, nil, err
+	}
+	return &s, prof, nil
+}
+
+var (
+	projectNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+	timezoneRE    = regexp.MustCompile(`^[A-Za-z0-9_+\-/]+$`)
+)
+
+// Validate checks every setting and normalises the version spelling. It
+// does not check nodeIP's presence: the caller fills it from the default
+// route first.
+func (s *Settings) Validate() error {
+	var errs []string
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, key+": "+fmt.Sprintf(format, a...))
+	}
+	if s.NodeIP != "" {
+		a, err := netip.ParseAddr(s.NodeIP)
+		switch {
+		case err != nil || a.Zone() != "":
+			bad("nodeIP", "%q is not an IP address", s.NodeIP)
+		case a.IsUnspecified():
+			bad("nodeIP", "%s is the unspecified address; agents need one they can dial", s.NodeIP)
+		default:
+			s.NodeIP = a.String()
+		}
+	}
+	if r, err := LookupRelease(s.Version); err != nil {
+		bad("version", "%v", err)
+	} else {
+		s.Version = r.Name
+	}
+	switch s.Network {
+	case Bridge, Host:
+	default:
+		bad("network", "%q must be bridge or host", s.Network)
+	}
+	if s.Registry == "" || strings.ContainsAny(s.Registry, " \t\n@") || strings.HasSuffix(s.Registry, "/") {
+		bad("registry", "%q is not an image registry path", s.Registry)
+	}
+	if !path.IsAbs(s.DataDir) || path.Clean(s.DataDir) != s.DataDir || s.DataDir == "/" {
+		bad("dataDir", "%q must be a clean absolute path other than /", s.DataDir)
+	}
+	if !timezoneRE.MatchString(s.Timezone) {
+		bad("timezone", "%q is not a time zone name like Asia/Shanghai", s.Timezone)
+	}
+	if !projectNameRE.MatchString(s.ProjectName) {
+		bad("projectName", "%q must be lowercase letters, digits, '-' or '_'", s.ProjectName)
+	}
+	for _, p := range []struct {
+		key string
+		v   int
+	}{
+		{"mysql.port", s.MySQL.Port},
+		{"clickhouse.tcpPort", s.ClickHouse.TCPPort},
+		{"clickhouse.httpPort", s.ClickHouse.HTTPPort},
+		{"clickhouse.interserverPort", s.ClickHouse.InterserverPort},
+		{"grafana.port", s.Grafana.Port},
+	} {
+		if p.v < 1 || p.v > 65535 {
+			bad(p.key, "%d is out of range 1-65535", p.v)
+		}
+	}
+	if s.Grafana.AdminUser == "" {
+		bad("grafana.adminUser", "must not be empty")
+	} else if err := checkSecretText(s.Grafana.AdminUser); err != nil {
+		bad("grafana.adminUser", "%v", err)
+	}
+	for _, p := range []struct{ key, v string }{
+		{"mysql.password", s.MySQL.Password},
+		{"clickhouse.password", s.ClickHouse.Password},
+		{"grafana.adminPassword", s.Grafana.AdminPassword},
+	} {
+		if p.v == "" {
+			continue // generated later
+		}
+		if err := checkSecretText(p.v); err != nil {
+			bad(p.key, "%v", err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %s", ErrSettings, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// checkSecretText refuses what no target format can carry on one line.
+func checkSecretText(v string) error {
+	if !utf8.ValidString(v) {
+		return errors.New("must be valid UTF-8")
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			return errors.New("must not contain control characters such as newlines or tabs")
+		}
+	}
+	return nil
+}

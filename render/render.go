@@ -1,0 +1,207 @@
+// Package render turns settings into a validated DeepFlow deployment
+// directory: settings → topology → files → validation → atomic write.
+package render
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/big"
+	"os"
+	"path/filepath"
+
+	"github.com/deepflow-compose/deepflow-compose/layout"
+)
+
+// Options are everything one render needs.
+type Options struct {
+	Inputs
+	OutDir string
+	// Force overwrites files changed by hand and files we did not write.
+	Force bool
+	// Rand supplies secrets; nil means crypto/rand.
+	Rand io.Reader
+	// DetectNodeIP finds the node IP when no setting gives one; it returns
+	// the address and a description of where it came from.
+	DetectNodeIP func() (ip, from string, err error)
+}
+
+// File is one rendered file.
+type File struct {
+	Path string // slash-separated, relative to the output directory
+	Data []byte
+	Mode fs.FileMode
+}
+
+// Plan is a validated render held in memory.
+type Plan struct {
+	Settings *Settings
+	Profile  *Profile
+	Topology *Topology
+	Images   Images
+	Files    []File
+	OutDir   string
+	// NodeIPFrom says where the node IP came from when it was detected.
+	NodeIPFrom string
+	// Generated lists the secrets created by this render.
+	Generated []string
+}
+
+// Files holding a secret literal are readable by their owner only; every
+// other secret reaches its container through the environment.
+var secretFiles = map[string]bool{
+	layout.Env:        true,
+	layout.ServerYAML: true,
+}
+
+// ErrNoNodeIP is returned when no node IP is set and none can be found.
+var ErrNoNodeIP = errors.New("no node IP")
+
+// Prepare resolves the settings, renders every file in memory and
+// validates the result. Nothing is written.
+func Prepare(ctx context.Context, opts Options) (*Plan, error) {
+	s, prof, err := opts.Inputs.Settings()
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Settings: s, Profile: prof, OutDir: opts.OutDir}
+	if s.NodeIP == "" {
+		if opts.DetectNodeIP == nil {
+			return nil, fmt.Errorf("%w: pass --node-ip", ErrNoNodeIP)
+		}
+		ip, from, err := opts.DetectNodeIP()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v; pass --node-ip", ErrNoNodeIP, err)
+		}
+		s.NodeIP, p.NodeIPFrom = ip, from
+		if err := s.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	sec, generated, err := resolveSecrets(s, opts)
+	if err != nil {
+		return nil, err
+	}
+	p.Generated = generated
+	t, err := NewTopology(s)
+	if err != nil {
+		return nil, err
+	}
+	p.Topology = t
+	d, err := newData(s, prof, t, sec)
+	if err != nil {
+		return nil, err
+	}
+	p.Images = d.Images
+	if d.GroupConfig, err = groupConfig(d); err != nil {
+		return nil, err
+	}
+	root, outputs, err := loadTemplates()
+	if err != nil {
+		return nil, err
+	}
+	for _, out := range outputs {
+		data, err := execute(root, out, d)
+		if err != nil {
+			return nil, err
+		}
+		mode := fs.FileMode(0o644)
+		if secretFiles[out] {
+			mode = 0o600
+		}
+		p.Files = append(p.Files, File{Path: out, Data: data, Mode: mode})
+	}
+	if err := validate(ctx, p, d); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// File returns the rendered file at path, or nil.
+func (p *Plan) File(path string) *File {
+	for i := range p.Files {
+		if p.Files[i].Path == path {
+			return &p.Files[i]
+		}
+	}
+	return nil
+}
+
+// ErrSecrets marks a render that would lose the secrets of an earlier one.
+var ErrSecrets = errors.New("secrets would change")
+
+// resolveSecrets takes each password from the settings, else from the
+// .env of an earlier render in the output directory, else generates it.
+func resolveSecrets(s *Settings, opts Options) (Secrets, []string, error) {
+	var old map[string]string
+	hadManifest := false
+	if opts.OutDir != "" {
+		if data, err := os.ReadFile(filepath.Join(opts.OutDir, layout.Env)); err == nil {
+			env, err := layout.ReadEnv(data)
+			if err != nil {
+				return Secrets{}, nil, fmt.Errorf("reading the secrets of the earlier render: %w", err)
+			}
+			old = env
+		}
+		if _, err := os.Stat(filepath.Join(opts.OutDir, ManifestName)); err == nil {
+			hadManifest = true
+		}
+	}
+	rnd := opts.Rand
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	var generated []string
+	pick := func(setting, envName, given string) (string, error) {
+		if given != "" {
+			return given, nil
+		}
+		if v := old[envName]; v != "" {
+			return v, nil
+		}
+		if hadManifest && !opts.Force {
+			return "", fmt.Errorf("%w: %s is missing from %s of the earlier render in %s; "+
+				"a new one would lock you out of existing data. Restore .env, pass --set %s=…, or use --force to generate a new one",
+				ErrSecrets, envName, layout.Env, opts.OutDir, setting)
+		}
+		v, err := newSecret(rnd)
+		if err != nil {
+			return "", err
+		}
+		generated = append(generated, setting)
+		return v, nil
+	}
+	var sec Secrets
+	var err error
+	if sec.MySQL, err = pick("mysql.password", envNames.MySQLPassword, s.MySQL.Password); err != nil {
+		return sec, nil, err
+	}
+	if sec.ClickHouse, err = pick("clickhouse.password", envNames.ClickHousePassword, s.ClickHouse.Password); err != nil {
+		return sec, nil, err
+	}
+	if sec.Grafana, err = pick("grafana.adminPassword", envNames.GrafanaPass, s.Grafana.AdminPassword); err != nil {
+		return sec, nil, err
+	}
+	return sec, generated, nil
+}
+
+// Generated secrets use letters and digits only, so they survive every
+// shell, .env dialect and config format without quoting surprises.
+const secretAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+
+func newSecret(r io.Reader) (string, error) {
+	const n = 24
+	b := make([]byte, n)
+	max := big.NewInt(int64(len(secretAlphabet)))
+	for i := range b {
+		k, err := rand.Int(r, max)
+		if err != nil {
+			return "", fmt.Errorf("generating a secret: %w", err)
+		}
+		b[i] = secretAlphabet[k.Int64()]
+	}
+	return string(b), nil
+}

@@ -1,0 +1,264 @@
+package render
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Network is how the server stack's containers are networked.
+type Network string
+
+const (
+	Bridge Network = "bridge"
+	Host   Network = "host"
+)
+
+// Settings is everything a render depends on. Zero values are filled from
+// the built-in defaults layer, so every field here has a default in
+// defaults.yaml or is deliberately optional.
+type Settings struct {
+	NodeIP      string  `yaml:"nodeIP"`
+	Version     string  `yaml:"version"`
+	Network     Network `yaml:"network"`
+	Registry    string  `yaml:"registry"`
+	DataDir     string  `yaml:"dataDir"`
+	Timezone    string  `yaml:"timezone"`
+	ProjectName string  `yaml:"projectName"`
+
+	MySQL      MySQLSettings      `yaml:"mysql"`
+	ClickHouse ClickHouseSettings `yaml:"clickhouse"`
+	Grafana    GrafanaSettings    `yaml:"grafana"`
+	Expose     ExposeSettings     `yaml:"expose"`
+	Agent      AgentSettings      `yaml:"agent"`
+}
+
+type MySQLSettings struct {
+	Port     int    `yaml:"port"`
+	Password string `yaml:"password"`
+}
+
+type ClickHouseSettings struct {
+	Password        string `yaml:"password"`
+	TCPPort         int    `yaml:"tcpPort"`
+	HTTPPort        int    `yaml:"httpPort"`
+	InterserverPort int    `yaml:"interserverPort"`
+}
+
+type GrafanaSettings struct {
+	AdminUser     string `yaml:"adminUser"`
+	AdminPassword string `yaml:"adminPassword"`
+	Port          int    `yaml:"port"`
+}
+
+type ExposeSettings struct {
+	// Datastores makes MySQL and ClickHouse listen on every interface under
+	// host networking (and publishes their ports under bridge).
+	Datastores bool `yaml:"datastores"`
+}
+
+// AgentSettings configures the agent side.
+type AgentSettings struct {
+	// Privileged replaces the capability list; engines older than 20.10.10
+	// need it.
+	Privileged bool `yaml:"privileged"`
+	// GroupName is the agent group NEXT-STEPS creates.
+	GroupName string `yaml:"groupName"`
+	// GroupID is the ID deepflow-server gave that group (g-…), once known.
+	GroupID string `yaml:"groupID"`
+}
+
+// A Layer is one source of settings, kept as a YAML tree so maps can be
+// merged while scalars and lists replace.
+type Layer struct {
+	Source string // file name, "profile bridge", "--set a.b=c", …
+	Node   *yaml.Node
+	raw    []byte // the YAML text behind Node, for strict decoding with lines
+}
+
+// ErrSettings marks every error about user-provided settings.
+var ErrSettings = errors.New("invalid settings")
+
+// ParseLayer decodes one YAML document and checks it strictly against
+// Settings, so a typo fails here with the file and line.
+func ParseLayer(source string, data []byte) (Layer, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return Layer{}, fmt.Errorf("%s: %w: %v", source, ErrSettings, cleanYAMLErr(err))
+	}
+	l := Layer{Source: source, raw: data}
+	if doc.Kind == 0 { // empty file
+		return l, nil
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return Layer{}, fmt.Errorf("%s: %w: line %d: the top level must be a map of settings", source, ErrSettings, root.Line)
+	}
+	l.Node = root
+	if err := strictDecode(data, new(Settings)); err != nil {
+		return Layer{}, fmt.Errorf("%s: %w: %v", source, ErrSettings, err)
+	}
+	return l, nil
+}
+
+// LoadValuesFile reads a -f file.
+func LoadValuesFile(path string) (Layer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Layer{}, fmt.Errorf("%w: %v", ErrSettings, err)
+	}
+	return ParseLayer(path, data)
+}
+
+// ParseSet turns one --set key.path=value into a layer. The value is a YAML
+// scalar (or flow list), typed by the field it lands in: "--set
+// mysql.password=0123" stays the string "0123".
+func ParseSet(arg string) (Layer, error) {
+	key, value, ok := strings.Cut(arg, "=")
+	src := "--set " + arg
+	if !ok || key == "" {
+		return Layer{}, fmt.Errorf("%s: %w: want key.path=value", src, ErrSettings)
+	}
+	parts := strings.Split(key, ".")
+	var leaf yaml.Node
+	if strings.HasPrefix(value, "[") {
+		if err := yaml.Unmarshal([]byte(value), &leaf); err != nil || len(leaf.Content) == 0 {
+			return Layer{}, fmt.Errorf("%s: %w: %q is not a list", src, ErrSettings, value)
+		}
+		leaf = *leaf.Content[0]
+	} else {
+		leaf = yaml.Node{Kind: yaml.ScalarNode, Value: value}
+		// Let YAML resolve true/false/numbers; strings stay strings.
+		var probe any
+		if err := yaml.Unmarshal([]byte(value), &probe); err == nil {
+			switch probe.(type) {
+			case bool, int, float64:
+			default:
+				leaf.Tag = "!!str"
+			}
+		} else {
+			leaf.Tag = "!!str"
+		}
+	}
+	node := &leaf
+	for i := len(parts) - 1; i >= 0; i-- {
+		if parts[i] == "" {
+			return Layer{}, fmt.Errorf("%s: %w: empty key segment", src, ErrSettings)
+		}
+		node = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+			{Kind: yaml.ScalarNode, Value: parts[i]}, node}}
+	}
+	raw, err := yaml.Marshal(node)
+	if err != nil {
+		return Layer{}, fmt.Errorf("%s: %w: %v", src, ErrSettings, err)
+	}
+	if err := strictDecode(raw, new(Settings)); err != nil {
+		msg := err.Error()
+		if strings.Contains(msg, "unknown key") {
+			return Layer{}, fmt.Errorf("%s: %w: unknown key %q", src, ErrSettings, key)
+		}
+		return Layer{}, fmt.Errorf("%s: %w: %s", src, ErrSettings, stripLine(msg))
+	}
+	return Layer{Source: src, Node: node, raw: raw}, nil
+}
+
+// Resolve merges layers in order (later wins) and decodes the result.
+func Resolve(layers ...Layer) (Settings, error) {
+	merged := &yaml.Node{Kind: yaml.MappingNode}
+	for _, l := range layers {
+		if l.Node != nil {
+			mergeNode(merged, l.Node)
+		}
+	}
+	raw, err := yaml.Marshal(merged)
+	if err != nil {
+		return Settings{}, err
+	}
+	var s Settings
+	if err := strictDecode(raw, &s); err != nil {
+		return Settings{}, fmt.Errorf("%w: %v", ErrSettings, err)
+	}
+	return s, nil
+}
+
+// mergeNode merges src into dst: maps merge key by key, anything else
+// replaces.
+func mergeNode(dst, src *yaml.Node) {
+	for i := 0; i+1 < len(src.Content); i += 2 {
+		k, v := src.Content[i], src.Content[i+1]
+		j := mapIndex(dst, k.Value)
+		if j < 0 {
+			dst.Content = append(dst.Content, k, cloneNode(v))
+			continue
+		}
+		cur := dst.Content[j+1]
+		if cur.Kind == yaml.MappingNode && v.Kind == yaml.MappingNode {
+			mergeNode(cur, v)
+		} else {
+			dst.Content[j+1] = cloneNode(v)
+		}
+	}
+}
+
+func mapIndex(m *yaml.Node, key string) int {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return i
+		}
+	}
+	return -1
+}
+
+func cloneNode(n *yaml.Node) *yaml.Node {
+	c := *n
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, ch := range n.Content {
+		c.Content[i] = cloneNode(ch)
+	}
+	return &c
+}
+
+func strictDecode(data []byte, out any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(out); err != nil && !errors.Is(err, errEOF) {
+		return errors.New(cleanYAMLErr(err))
+	}
+	return nil
+}
+
+var errEOF = func() error {
+	err := yaml.NewDecoder(bytes.NewReader(nil)).Decode(new(any))
+	return err
+}()
+
+// cleanYAMLErr drops yaml.v3's "yaml: unmarshal errors:\n  " framing and Go
+// type names so messages talk about settings, not structs.
+func cleanYAMLErr(err error) string {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n")
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		l = strings.TrimSpace(l)
+		if k, _, ok := strings.Cut(l, " not found in type "); ok {
+			l = strings.Replace(k, "field ", "unknown key ", 1)
+		}
+		l = strings.ReplaceAll(l, "render.Network", "string")
+		lines[i] = l
+	}
+	return strings.Join(lines, "; ")
+}
+
+func stripLine(msg string) string {
+	if strings.HasPrefix(msg, "line ") {
+		if _, rest, ok := strings.Cut(msg, ": "); ok {
+			return rest
+		}
+	}
+	return msg
+}

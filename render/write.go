@@ -1,0 +1,375 @@
+package render
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ManifestName is the file that records what a render wrote.
+const ManifestName = ".deepflow-compose.json"
+
+// Manifest records a render's inputs and the checksum of every file, so a
+// later render can tell our files from hand edits.
+type Manifest struct {
+	Tool     string                  `json:"tool"`
+	Profile  string                  `json:"profile"`
+	Settings Settings                `json:"settings"` // passwords blanked: they live in .env
+	Files    map[string]ManifestFile `json:"files"`
+}
+
+type ManifestFile struct {
+	SHA256 string `json:"sha256"`
+	Mode   string `json:"mode"`
+}
+
+func sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+func (p *Plan) manifest() ([]byte, error) {
+	s := *p.Settings
+	s.MySQL.Password, s.ClickHouse.Password, s.Grafana.AdminPassword = "", "", ""
+	m := Manifest{Tool: "deepflow-compose", Profile: p.Profile.Name, Settings: s, Files: map[string]ManifestFile{}}
+	for _, f := range p.Files {
+		m.Files[f.Path] = ManifestFile{SHA256: sum(f.Data), Mode: fmt.Sprintf("%04o", f.Mode.Perm())}
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	return append(b, '\n'), err
+}
+
+// ReadManifest reads the manifest of an earlier render in dir; it returns
+// nil and no error when there is none.
+func ReadManifest(dir string) (*Manifest, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", ManifestName, err)
+	}
+	return &m, nil
+}
+
+// ChangeKind says what a render would do to one file.
+type ChangeKind string
+
+const (
+	Create    ChangeKind = "create"
+	Update    ChangeKind = "update"
+	Unchanged ChangeKind = "unchanged"
+	Remove    ChangeKind = "remove"
+)
+
+// Change is one file's fate.
+type Change struct {
+	Path string
+	Kind ChangeKind
+	Old  []byte // current content, when there is one
+	New  []byte
+	// Conflict explains why the file may not be touched without --force:
+	// it was changed by hand, or not written by deepflow-compose at all.
+	Conflict string
+}
+
+// Changes compares the plan with what is in the output directory.
+func (p *Plan) Changes() ([]Change, error) {
+	m, err := ReadManifest(p.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]ManifestFile{}
+	if m != nil {
+		known = m.Files
+	}
+	var out []Change
+	rendered := map[string]bool{}
+	for _, f := range p.Files {
+		rendered[f.Path] = true
+		c := Change{Path: f.Path, New: f.Data}
+		old, err := os.ReadFile(filepath.Join(p.OutDir, filepath.FromSlash(f.Path)))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			c.Kind = Create
+		case err != nil:
+			return nil, err
+		default:
+			c.Old = old
+			c.Kind = Update
+			if bytes.Equal(old, f.Data) {
+				c.Kind = Unchanged
+			}
+			c.Conflict = conflict(known, f.Path, old)
+			if c.Kind == Unchanged {
+				c.Conflict = ""
+			}
+		}
+		out = append(out, c)
+	}
+	// Files an earlier render wrote that this one does not.
+	var stale []string
+	for path := range known {
+		if !rendered[path] {
+			stale = append(stale, path)
+		}
+	}
+	sort.Strings(stale)
+	for _, path := range stale {
+		old, err := os.ReadFile(filepath.Join(p.OutDir, filepath.FromSlash(path)))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Change{Path: path, Kind: Remove, Old: old, Conflict: conflict(known, path, old)})
+	}
+	return out, nil
+}
+
+func conflict(known map[string]ManifestFile, path string, old []byte) string {
+	mf, ok := known[path]
+	if !ok {
+		return "not written by deepflow-compose"
+	}
+	if mf.SHA256 != sum(old) {
+		return "changed by hand since the last render"
+	}
+	return ""
+}
+
+// ErrConflict is returned when a render would overwrite hand edits.
+var ErrConflict = errors.New("refusing to overwrite files")
+
+// ErrWrite marks a failure to write the output directory.
+var ErrWrite = errors.New("cannot write the output directory")
+
+// Write puts the plan on disk. It renders into a temporary directory beside
+// the target and swaps the two, so an interruption leaves either the old
+// directory or the new one. Files whose content is unchanged keep their
+// modification time; files in the directory that no render wrote are
+// carried over untouched.
+func (p *Plan) Write(force bool) ([]Change, error) {
+	changes, err := p.Changes()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+	}
+	var conflicts []string
+	for _, c := range changes {
+		if c.Conflict != "" {
+			conflicts = append(conflicts, fmt.Sprintf("%s (%s)", c.Path, c.Conflict))
+		}
+	}
+	if len(conflicts) > 0 && !force {
+		return nil, fmt.Errorf("%w in %s: %s; use --force to overwrite, or `deepflow-compose diff` to see the differences",
+			ErrConflict, p.OutDir, strings.Join(conflicts, ", "))
+	}
+
+	target, err := filepath.Abs(p.OutDir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+	}
+	parent := filepath.Dir(target)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+	}
+	st, err := os.Stat(target)
+	exists := err == nil
+	if exists && !st.IsDir() {
+		return nil, fmt.Errorf("%w: %s exists and is not a directory", ErrWrite, p.OutDir)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(target)+".render-")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+	}
+	defer os.RemoveAll(tmp) // after a swap it holds the old directory
+	mode := fs.FileMode(0o755)
+	if exists {
+		mode = st.Mode().Perm()
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+	}
+
+	ours := map[string]bool{}
+	for _, c := range changes {
+		ours[c.Path] = true
+	}
+	ours[ManifestName] = true
+	if exists {
+		if err := carryOver(target, tmp, ours); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+		}
+	}
+	manifest, err := p.manifest()
+	if err != nil {
+		return nil, err
+	}
+	files := append([]File{{Path: ManifestName, Data: manifest, Mode: 0o644}}, p.Files...)
+	for _, f := range files {
+		dst := filepath.Join(tmp, filepath.FromSlash(f.Path))
+		if err := writeFile(dst, f.Data, f.Mode); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+		}
+		if exists {
+			keepMtime(filepath.Join(target, filepath.FromSlash(f.Path)), dst, f.Data)
+		}
+	}
+	if err := syncDir(tmp); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+	}
+	if err := swap(tmp, target, exists); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+	}
+	_ = syncDir(parent)
+	return changes, nil
+}
+
+func writeFile(path string, data []byte, mode fs.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	// The umask may have narrowed the mode; the mode is part of the contract.
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// keepMtime gives an unchanged file its old modification time, so tools
+// watching the directory see only real changes.
+func keepMtime(old, dst string, data []byte) {
+	st, err := os.Stat(old)
+	if err != nil {
+		return
+	}
+	prev, err := os.ReadFile(old)
+	if err != nil || !bytes.Equal(prev, data) {
+		return
+	}
+	_ = os.Chtimes(dst, time.Time{}, st.ModTime())
+}
+
+// carryOver copies every file of the old directory that is not ours into
+// the new one, keeping modes and times.
+func carryOver(from, to string, ours map[string]bool) error {
+	return filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(from, path)
+		if err != nil || rel == "." {
+			return err
+		}
+		if ours[filepath.ToSlash(rel)] {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(to, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(dst, info.Mode().Perm())
+		case info.Mode()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, dst)
+		case info.Mode().IsRegular():
+			if err := copyFile(path, dst, info.Mode().Perm()); err != nil {
+				return err
+			}
+			return os.Chtimes(dst, time.Time{}, info.ModTime())
+		}
+		return nil // sockets and devices do not belong in a deployment directory
+	})
+}
+
+func copyFile(src, dst string, mode fs.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// swap moves the new directory into place. With an existing target it
+// exchanges the two atomically (renameat2 RENAME_EXCHANGE), leaving the old
+// one at tmp for the caller to remove.
+func swap(tmp, target string, exists bool) error {
+	if !exists {
+		return os.Rename(tmp, target)
+	}
+	err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, target, unix.RENAME_EXCHANGE)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EOPNOTSUPP) {
+		return err
+	}
+	// Filesystems without exchange: two renames. In between, the old
+	// directory is complete under its backup name.
+	backup := tmp + ".old"
+	if err := os.Rename(target, backup); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, target); err != nil {
+		_ = os.Rename(backup, target)
+		return err
+	}
+	return os.Rename(backup, tmp) // so the caller's cleanup removes it
+}
