@@ -1,0 +1,3 @@
+package agentcfg
+
+//go:generate go run ./internal/gen -ref ../../shared/reference/deepflow-agent -out .
