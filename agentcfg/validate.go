@@ -145,7 +145,7 @@ func (v *validator) mappingKeys(n *yaml.Node, docPath string, fn func(k, val *ya
 // section checks a mapping whose children are fixed schema keys.
 func (v *validator) section(n *yaml.Node, schemaPath, docPath string, depth int) {
 	if n.Kind != yaml.MappingNode {
-		v.fail(n, docPath, ErrType, "is %s, want a mapping", describe(n))
+		v.fail(n, docPath, ErrType, "%s, want a mapping", what(n))
 		return
 	}
 	v.mappingKeys(n, docPath, func(k, val *yaml.Node, name string) {
@@ -176,7 +176,7 @@ func (v *validator) value(n *yaml.Node, s *schema.Node, schemaPath, docPath stri
 		v.section(n, schemaPath, docPath, depth)
 	case s.Type == schema.Dict && s.Map:
 		if n.Kind != yaml.MappingNode {
-			v.fail(n, docPath, ErrType, "is %s, want a mapping", describe(n))
+			v.fail(n, docPath, ErrType, "%s, want a mapping", what(n))
 			return
 		}
 		v.mappingKeys(n, docPath, func(k, val *yaml.Node, name string) {
@@ -199,7 +199,7 @@ func (v *validator) value(n *yaml.Node, s *schema.Node, schemaPath, docPath stri
 		})
 	case s.Type == schema.Dict:
 		if n.Kind != yaml.SequenceNode {
-			v.fail(n, docPath, ErrType, "is %s, want a list of mappings", describe(n))
+			v.fail(n, docPath, ErrType, "%s, want a list of mappings", what(n))
 			return
 		}
 		for i, e := range n.Content {
@@ -207,7 +207,7 @@ func (v *validator) value(n *yaml.Node, s *schema.Node, schemaPath, docPath stri
 		}
 	case s.List:
 		if n.Kind != yaml.SequenceNode {
-			v.fail(n, docPath, ErrType, "is %s, want a list of %s", describe(n), s.Type)
+			v.fail(n, docPath, ErrType, "%s, want a list of %s", what(n), s.Type)
 			return
 		}
 		for i, e := range n.Content {
@@ -221,7 +221,7 @@ func (v *validator) value(n *yaml.Node, s *schema.Node, schemaPath, docPath stri
 // scalar checks one scalar value: YAML type, then enum, then range.
 func (v *validator) scalar(n *yaml.Node, s *schema.Node, path string) {
 	if n.Kind != yaml.ScalarNode {
-		v.fail(n, path, ErrType, "is %s, want %s", describe(n), article(s.Type))
+		v.fail(n, path, ErrType, "%s, want %s", what(n), article(s.Type))
 		return
 	}
 	if err := checkScalar(n, s); err != nil {
@@ -250,7 +250,7 @@ func checkScalar(n *yaml.Node, s *schema.Node) error {
 		return bad(ErrType, "is empty, want %s", article(s.Type))
 	}
 	if want != "" && tag != want {
-		return bad(ErrType, "%s is %s, want %s", shown(n), describe(n), article(s.Type))
+		return bad(ErrType, "%s, want %s", what(n), article(s.Type))
 	}
 	if len(s.Enum) > 0 && !contains(s.Enum, n.Value) {
 		return bad(ErrEnum, "%s is not one of %s", shown(n), strings.Join(s.Enum, ", "))
@@ -325,6 +325,14 @@ func shown(n *yaml.Node) string {
 		return strconv.Quote(v)
 	}
 	return v
+}
+
+// what says what a node is, with its value when it is a scalar.
+func what(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() != "!!null" {
+		return shown(n) + " is " + describe(n)
+	}
+	return "is " + describe(n)
 }
 
 func describe(n *yaml.Node) string {

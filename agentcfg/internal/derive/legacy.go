@@ -32,19 +32,8 @@ var (
 // the template's upgrade_from entries, which name v6.5 key paths.
 func Legacy(example, template []byte) (*schema.File, error) {
 	orig := strings.Split(string(example), "\n")
-	text := make([]string, len(orig))
-	for i, l := range orig {
-		switch {
-		case commentedConfig.MatchString(l):
-			text[i] = commentedConfig.ReplaceAllString(l, "$1$2")
-		case commentedContinuation.MatchString(l):
-			text[i] = commentedContinuation.ReplaceAllString(l, "$1$2")
-		default:
-			text[i] = l
-		}
-	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(strings.Join(text, "\n")), &doc); err != nil {
+	if err := yaml.Unmarshal(Uncomment(example), &doc); err != nil {
 		return nil, fmt.Errorf("%s (uncommented): %w", ExampleName, err)
 	}
 	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
@@ -82,6 +71,22 @@ func Legacy(example, template []byte) (*schema.File, error) {
 		d.ranges(p, n)
 	}
 	return &schema.File{Format: "legacy", Source: ExampleName, Keys: d.out}, nil
+}
+
+// Uncomment turns the example's commented-out configuration lines into
+// YAML, line for line (documentation stays comments, so lines keep their
+// numbers).
+func Uncomment(example []byte) []byte {
+	lines := strings.Split(string(example), "\n")
+	for i, l := range lines {
+		switch {
+		case commentedConfig.MatchString(l):
+			lines[i] = commentedConfig.ReplaceAllString(l, "$1$2")
+		case commentedContinuation.MatchString(l):
+			lines[i] = commentedContinuation.ReplaceAllString(l, "$1$2")
+		}
+	}
+	return []byte(strings.Join(lines, "\n"))
 }
 
 type legacyDeriver struct {
