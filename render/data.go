@@ -51,12 +51,12 @@ type Wiring struct {
 // Listen is what each process binds.
 type Listen struct {
 	MySQL, ClickHouseTCP, ClickHouseHTTP, ClickHouseInterserver Listener
-	Querier, Controller, GRPC, App, Grafana                      Listener
+	Querier, Controller, GRPC, App, Grafana                     Listener
 }
 
 // Paths are the host directories the stack keeps its data in.
 type Paths struct {
-	MySQL, ClickHouse, ClickHouseStorage                                   string
+	MySQL, ClickHouse, ClickHouseStorage                                             string
 	GrafanaDashboards, GrafanaPlugins, GrafanaProvDashboards, GrafanaProvDatasources string
 }
 

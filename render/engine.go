@@ -36,7 +36,6 @@ func funcMap() template.FuncMap {
 	f["composeString"] = composeString
 	f["envValue"] = envValue
 	f["xmlText"] = xmlText
-	f["sqlString"] = sqlString
 	f["iniValue"] = iniValue
 	f["publish"] = publish
 	f["signature"] = func(prefix string) string { return prefix + " " + Signature }

@@ -41,18 +41,11 @@ func xmlText(s string) string {
 	return b.String()
 }
 
-// sqlString is a MySQL string literal; MySQL treats backslash as an escape
-// in its default SQL mode.
-func sqlString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `''`)
-	return "'" + r.Replace(s) + "'"
-}
-
 // iniValue quotes a value for Grafana's INI reader, which treats "#" and
 // ";" as the start of a comment and trims surrounding space unless the
 // value is quoted.
 func iniValue(s string) string {
-	needs := s != strings.TrimSpace(s) || strings.ContainsAny(s, "#;\"`") || strings.HasPrefix(s, "'")
+	needs := s != strings.TrimSpace(s) || strings.ContainsAny(s, "#;\"`\\") || strings.HasPrefix(s, "'")
 	if !needs {
 		return s
 	}

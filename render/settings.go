@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -152,16 +154,19 @@ func ParseSet(arg string) (Layer, error) {
 		node = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
 			{Kind: yaml.ScalarNode, Value: parts[i]}, node}}
 	}
+	ft, ok := settingType(parts)
+	if !ok {
+		return Layer{}, fmt.Errorf("%s: %w: unknown key %q", src, ErrSettings, key)
+	}
 	raw, err := yaml.Marshal(node)
 	if err != nil {
 		return Layer{}, fmt.Errorf("%s: %w: %v", src, ErrSettings, err)
 	}
 	if err := strictDecode(raw, new(Settings)); err != nil {
-		msg := err.Error()
-		if strings.Contains(msg, "unknown key") {
-			return Layer{}, fmt.Errorf("%s: %w: unknown key %q", src, ErrSettings, key)
+		if ft.Kind() == reflect.Struct {
+			return Layer{}, fmt.Errorf("%s: %w: %s is a group of settings; set one of its keys, like %s.<key>=…", src, ErrSettings, key, key)
 		}
-		return Layer{}, fmt.Errorf("%s: %w: %s", src, ErrSettings, stripLine(msg))
+		return Layer{}, fmt.Errorf("%s: %w: %s: %q is not %s", src, ErrSettings, key, value, kindName(ft))
 	}
 	return Layer{Source: src, Node: node, raw: raw}, nil
 }
@@ -247,18 +252,51 @@ func cleanYAMLErr(err error) string {
 		l = strings.TrimSpace(l)
 		if k, _, ok := strings.Cut(l, " not found in type "); ok {
 			l = strings.Replace(k, "field ", "unknown key ", 1)
+			if i := strings.Index(l, "unknown key "); i >= 0 {
+				l = l[:i] + "unknown key " + strconv.Quote(l[i+len("unknown key "):])
+			}
 		}
-		l = strings.ReplaceAll(l, "render.Network", "string")
+		l = strings.NewReplacer("render.Network", "a string", "into int", "into an integer", "into bool", "into true or false").Replace(l)
+		if i := strings.Index(l, " into render."); i >= 0 {
+			l = l[:i] + " where a group of settings belongs"
+		}
 		lines[i] = l
 	}
 	return strings.Join(lines, "; ")
 }
 
-func stripLine(msg string) string {
-	if strings.HasPrefix(msg, "line ") {
-		if _, rest, ok := strings.Cut(msg, ": "); ok {
-			return rest
+// settingType finds the Go type of a dotted settings key by its yaml tags.
+func settingType(path []string) (reflect.Type, bool) {
+	t := reflect.TypeOf(Settings{})
+	for _, name := range path {
+		if t.Kind() != reflect.Struct {
+			return nil, false
+		}
+		found := false
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag == name {
+				t, found = f.Type, true
+				break
+			}
+		}
+		if !found {
+			return nil, false
 		}
 	}
-	return msg
+	return t, true
+}
+
+func kindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int:
+		return "an integer"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice:
+		return "a list"
+	}
+	return "of type " + t.String()
 }

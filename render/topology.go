@@ -289,7 +289,7 @@ func (t *Topology) checkPorts() error {
 	seen := map[int]string{}
 	var clashes []string
 	for _, hp := range t.HostPorts() {
-		name := hp.Component + " " + hp.Listener
+		name := fmt.Sprintf("%s (%s)", hp.Component, hp.Listener)
 		if prev, ok := seen[hp.Port]; ok {
 			clashes = append(clashes, fmt.Sprintf("%s and %s both bind node port %d", prev, name, hp.Port))
 			continue

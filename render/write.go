@@ -18,6 +18,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// swapHook lets a test kill the process at a chosen moment of Write.
+var swapHook = func(stage string) {}
+
 // ManifestName is the file that records what a render wrote.
 const ManifestName = ".deepflow-compose.json"
 
@@ -235,9 +238,11 @@ func (p *Plan) Write(force bool) ([]Change, error) {
 	if err := syncDir(tmp); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrWrite, err)
 	}
+	swapHook("before-swap")
 	if err := swap(tmp, target, exists); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrWrite, err)
 	}
+	swapHook("after-swap")
 	_ = syncDir(parent)
 	return changes, nil
 }

@@ -1,0 +1,86 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestBadInput: each bad input fails with exactly this message, wraps the
+// sentinel callers test for, and nothing is prepared.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	typo := filepath.Join(dir, "typo.yaml")
+	if err := os.WriteFile(typo, []byte("mysql:\n  port: 30130\n  prot: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wrongType := filepath.Join(dir, "type.yaml")
+	if err := os.WriteFile(wrongType, []byte("grafana:\n  port: web\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		in   Inputs
+		want string
+		is   error
+	}{
+		{"invalid IP", Inputs{NodeIP: "10.0.0.300"}, `invalid settings: nodeIP: "10.0.0.300" is not an IP address`, ErrSettings},
+		{"unspecified IP", Inputs{NodeIP: "0.0.0.0"}, `invalid settings: nodeIP: 0.0.0.0 is the unspecified address; agents need one they can dial`, ErrSettings},
+		{"unknown profile", Inputs{Profile: "swarm"}, `unknown profile "swarm" (available: bridge, host-network)`, ErrUnknownProfile},
+		{"unknown version", Inputs{Version: "v5.0"}, `invalid settings: version: unknown version "v5.0" (supported: v6.6, v7.0, v7.1)`, ErrSettings},
+		{"unknown --set key", Inputs{Sets: []string{"mysql.prot=1"}}, `--set mysql.prot=1: invalid settings: unknown key "mysql.prot"`, ErrSettings},
+		{"unknown file key", Inputs{ValuesFiles: []string{typo}}, typo + `: invalid settings: line 3: unknown key "prot"`, ErrSettings},
+		{"wrong type in file", Inputs{ValuesFiles: []string{wrongType}}, wrongType + ": invalid settings: line 2: cannot unmarshal !!str `web` into an integer", ErrSettings},
+		{"wrong --set type", Inputs{Sets: []string{"mysql.port=x"}}, `--set mysql.port=x: invalid settings: mysql.port: "x" is not an integer`, ErrSettings},
+		{"--set on a group", Inputs{Sets: []string{"expose=1"}}, `--set expose=1: invalid settings: expose is a group of settings; set one of its keys, like expose.<key>=…`, ErrSettings},
+		{"--set without =", Inputs{Sets: []string{"mysql.port"}}, `--set mysql.port: invalid settings: want key.path=value`, ErrSettings},
+		{"port out of range", Inputs{Sets: []string{"mysql.port=70000"}}, `invalid settings: mysql.port: 70000 is out of range 1-65535`, ErrSettings},
+		{"port zero", Inputs{Sets: []string{"grafana.port=0"}}, `invalid settings: grafana.port: 0 is out of range 1-65535`, ErrSettings},
+		{"bad network", Inputs{Sets: []string{"network=overlay"}}, `invalid settings: network: "overlay" must be bridge or host`, ErrSettings},
+		{"relative dataDir", Inputs{Sets: []string{"dataDir=data"}}, `invalid settings: dataDir: "data" must be a clean absolute path other than /`, ErrSettings},
+		{"newline in password", Inputs{Sets: []string{"mysql.password=a\nb"}}, `invalid settings: mysql.password: must not contain control characters such as newlines or tabs`, ErrSettings},
+		{"host port clash", Inputs{Profile: "host-network", Sets: []string{"mysql.port=20416"}}, `invalid topology: mysql (mysql) and server (querier) both bind node port 20416`, ErrTopology},
+		{"published port clash", Inputs{Sets: []string{"grafana.port=30417"}}, `invalid topology: server (controller) and grafana (web) both bind node port 30417`, ErrTopology},
+		{"clickhouse ports clash", Inputs{Profile: "host-network", Sets: []string{"clickhouse.httpPort=9000"}}, `invalid topology: clickhouse (tcp) and clickhouse (http) both bind node port 9000`, ErrTopology},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.in.NodeIP == "" {
+				tc.in.NodeIP = "192.0.2.10"
+			}
+			out := filepath.Join(t.TempDir(), "out")
+			p, err := Prepare(context.Background(), Options{Inputs: tc.in, OutDir: out})
+			if err == nil {
+				t.Fatalf("no error; want %q", tc.want)
+			}
+			if err.Error() != tc.want {
+				t.Errorf("error\n got: %s\nwant: %s", err, tc.want)
+			}
+			if !errors.Is(err, tc.is) {
+				t.Errorf("error does not wrap %v", tc.is)
+			}
+			if p != nil {
+				t.Error("a plan came back with the error")
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("output directory exists after a failed render: %v", err)
+			}
+		})
+	}
+}
+
+func TestUnwritableOutput(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{file, filepath.Join(file, "sub")} {
+		p := prepare(t, Inputs{}, out)
+		_, err := p.Write(false)
+		if !errors.Is(err, ErrWrite) {
+			t.Errorf("-o %s: got %v, want ErrWrite", out, err)
+		}
+	}
+}

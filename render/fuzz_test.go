@@ -1,0 +1,87 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"gopkg.in/ini.v1"
+
+	"github.com/deepflow-compose/deepflow-compose/layout"
+)
+
+// FuzzSecrets renders random passwords and admin user names and reads every
+// place they land back with that format's real parser: .env with compose's
+// dotenv, the compose file with compose-go (interpolating .env), server.yaml
+// with yaml.v3. Following ${VAR} and from_env references must give back the
+// exact value.
+func FuzzSecrets(f *testing.F) {
+	for _, s := range []string{"deepflow", `a"b'c\d`, "$HOME ${X} $$", "# not ; a comment", " lead", "trail ", "ünï©ødé", `\$`, "`", "{{ x }}", "a\\", "'"} {
+		f.Add(s, s, "admin"+s)
+	}
+	f.Fuzz(func(t *testing.T, mysql, clickhouse, user string) {
+		in := Inputs{NodeIP: "192.0.2.10", Sets: []string{
+			"mysql.password=" + mysql, "clickhouse.password=" + clickhouse, "grafana.adminUser=" + user, "grafana.adminPassword=" + mysql + clickhouse,
+		}}
+		p, err := Prepare(context.Background(), Options{Inputs: in, OutDir: "x"})
+		if err != nil {
+			if errors.Is(err, ErrSettings) {
+				return // refused up front: control characters, invalid UTF-8, empty user, or a list-looking value
+			}
+			t.Fatalf("Prepare: %v", err)
+		}
+		env, err := layout.ReadEnv(p.File(layout.Env).Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantMySQL, wantCH := p.Settings.MySQL.Password, p.Settings.ClickHouse.Password
+		if wantMySQL == "" || wantCH == "" {
+			return // empty means "generate"
+		}
+		if env[envNames.MySQLPassword] != wantMySQL || env[envNames.ClickHousePassword] != wantCH {
+			t.Fatalf(".env reads back %q/%q, want %q/%q", env[envNames.MySQLPassword], env[envNames.ClickHousePassword], wantMySQL, wantCH)
+		}
+		proj := loadRendered(t, p)
+		for svc, kv := range map[string]map[string]string{
+			"mysql":            {"MYSQL_ROOT_PASSWORD": wantMySQL},
+			"clickhouse":       {envNames.ClickHousePassword: wantCH},
+			"deepflow-grafana": {"MYSQL_PASSWORD": wantMySQL, "CLICKHOUSE_PASSWORD": wantCH, "GF_SECURITY_ADMIN_USER": p.Settings.Grafana.AdminUser, "GF_SECURITY_ADMIN_PASSWORD": p.Settings.Grafana.AdminPassword},
+		} {
+			for k, want := range kv {
+				if got := proj.Services[svc].Environment[k]; got == nil || *got != want {
+					t.Fatalf("%s %s = %v, want %q", svc, k, got, want)
+				}
+			}
+		}
+		server, err := layout.YAML(layout.ServerYAML, p.File(layout.ServerYAML).Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := layout.Get(server, "controller.mysql.user-password").Value; got != wantMySQL {
+			t.Fatalf("server.yaml MySQL password %q, want %q", got, wantMySQL)
+		}
+		if got := layout.Get(server, "ingester.ckdb-auth.password").Value; got != wantCH {
+			t.Fatalf("server.yaml ClickHouse password %q, want %q", got, wantCH)
+		}
+	})
+}
+
+// FuzzINIValue: iniValue survives go-ini, the reader Grafana uses.
+func FuzzINIValue(f *testing.F) {
+	for _, s := range []string{"a#b", "a;b", " x ", "`", `"""`, "a`b\"c", "plain"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if checkSecretText(v) != nil || (strings.Contains(v, "`") && strings.Contains(v, `"""`)) {
+			t.Skip()
+		}
+		cfg, err := ini.LoadSources(ini.LoadOptions{}, []byte("[s]\nk = "+iniValue(v)+"\n"))
+		if err != nil {
+			t.Fatalf("%q: %v", v, err)
+		}
+		if got := cfg.Section("s").Key("k").String(); got != v {
+			t.Fatalf("iniValue(%q) reads back as %q", v, got)
+		}
+	})
+}

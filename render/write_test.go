@@ -1,0 +1,222 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/deepflow-compose/deepflow-compose/layout"
+)
+
+func write(t *testing.T, in Inputs, out string, force bool) []Change {
+	t.Helper()
+	if in.NodeIP == "" {
+		in.NodeIP = "192.0.2.10"
+	}
+	p, err := Prepare(context.Background(), Options{Inputs: in, OutDir: out, Force: force})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := p.Write(force)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
+func readEnv(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, layout.Env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := layout.ReadEnv(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+func TestRerenderKeepsSecretsAndMtimes(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "deepflow")
+	write(t, Inputs{}, out, false)
+	first := readEnv(t, out)
+	for _, k := range []string{envNames.MySQLPassword, envNames.ClickHousePassword, envNames.GrafanaPass} {
+		if len(first[k]) != 24 {
+			t.Errorf("%s = %q, want a generated 24-character secret", k, first[k])
+		}
+	}
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	compose := filepath.Join(out, layout.Compose)
+	if err := os.Chtimes(compose, old, old); err != nil {
+		t.Fatal(err)
+	}
+	// A second render of the same inputs changes nothing at all.
+	for _, c := range write(t, Inputs{}, out, false) {
+		if c.Kind != Unchanged {
+			t.Errorf("%s: %s on an identical re-render", c.Path, c.Kind)
+		}
+	}
+	if got := readEnv(t, out); fmt.Sprint(got) != fmt.Sprint(first) {
+		t.Errorf("secrets changed on re-render:\n%v\n%v", first, got)
+	}
+	st, err := os.Stat(compose)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.ModTime().Equal(old) {
+		t.Errorf("unchanged docker-compose.yaml got a new mtime %v, want %v", st.ModTime(), old)
+	}
+	// An explicit password replaces the kept one, in every place.
+	write(t, Inputs{Sets: []string{"mysql.password=n3w$ecret"}}, out, false)
+	if got := readEnv(t, out)[envNames.MySQLPassword]; got != "n3w$ecret" {
+		t.Errorf("MYSQL_ROOT_PASSWORD = %q after --set", got)
+	}
+	if got := readEnv(t, out)[envNames.ClickHousePassword]; got != first[envNames.ClickHousePassword] {
+		t.Errorf("ClickHouse password changed when only MySQL's was set")
+	}
+}
+
+func TestModes(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "deepflow")
+	write(t, Inputs{}, out, false)
+	for path, want := range map[string]os.FileMode{
+		layout.Env: 0o600, layout.ServerYAML: 0o600, layout.Compose: 0o644,
+		layout.GrafanaINI: 0o644, layout.ClickHouseUser: 0o644, layout.InitSQL: 0o644, layout.MyCnf: 0o644,
+	} {
+		st, err := os.Stat(filepath.Join(out, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != want {
+			t.Errorf("%s has mode %o, want %o", path, st.Mode().Perm(), want)
+		}
+	}
+}
+
+func TestHandEditsAreKept(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "deepflow")
+	write(t, Inputs{}, out, false)
+	edited := filepath.Join(out, layout.AppYAML)
+	if err := os.WriteFile(edited, []byte("app: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mine := filepath.Join(out, "notes.txt")
+	if err := os.WriteFile(mine, []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := prepare(t, Inputs{}, out)
+	_, err := p.Write(false)
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("got %v, want ErrConflict", err)
+	}
+	want := "refusing to overwrite files in " + out + ": common/config/deepflow-app/app.yaml (changed by hand since the last render); use --force to overwrite, or `deepflow-compose diff` to see the differences"
+	if err.Error() != want {
+		t.Errorf("error\n got: %s\nwant: %s", err, want)
+	}
+	if b, _ := os.ReadFile(edited); string(b) != "app: {}\n" {
+		t.Error("the hand edit was overwritten without --force")
+	}
+	if _, err := p.Write(true); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(edited); string(b) == "app: {}\n" {
+		t.Error("--force did not overwrite the hand edit")
+	}
+	if b, err := os.ReadFile(mine); err != nil || string(b) != "mine" {
+		t.Errorf("a file render never wrote was not carried over: %v", err)
+	}
+}
+
+func TestForeignFilesAreNotOverwritten(t *testing.T) {
+	out := t.TempDir()
+	if err := os.WriteFile(filepath.Join(out, layout.Compose), []byte("services: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := prepare(t, Inputs{}, out).Write(false)
+	if err == nil || !strings.Contains(err.Error(), "docker-compose.yaml (not written by deepflow-compose)") {
+		t.Errorf("got %v, want a refusal naming docker-compose.yaml", err)
+	}
+}
+
+func TestLostEnvIsNotSilentlyRegenerated(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "deepflow")
+	write(t, Inputs{}, out, false)
+	if err := os.Remove(filepath.Join(out, layout.Env)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Prepare(context.Background(), Options{Inputs: Inputs{NodeIP: "192.0.2.10"}, OutDir: out})
+	if !errors.Is(err, ErrSecrets) {
+		t.Fatalf("got %v, want ErrSecrets", err)
+	}
+	// Given explicitly, or with --force, the render goes ahead.
+	write(t, Inputs{Sets: []string{"mysql.password=a", "clickhouse.password=b", "grafana.adminPassword=c"}}, out, false)
+}
+
+func TestDryRunWritesNothing(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "deepflow")
+	p := prepare(t, Inputs{}, out)
+	changes, err := p.Changes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != len(p.Files) || changes[0].Kind != Create {
+		t.Errorf("changes %v, want every file created", changes)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Error("Changes created the output directory")
+	}
+}
+
+// TestKillLeavesOldOrNew kills a render process at the swap and after it:
+// the directory is then entirely the old render or entirely the new one.
+func TestKillLeavesOldOrNew(t *testing.T) {
+	if os.Getenv("DFC_KILL_AT") != "" {
+		out := os.Getenv("DFC_OUT")
+		p, err := Prepare(context.Background(), Options{Inputs: Inputs{NodeIP: "192.0.2.10", Sets: []string{"mysql.port=31000"}}, OutDir: out})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		at := os.Getenv("DFC_KILL_AT")
+		swapHook = func(stage string) {
+			if stage == at {
+				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			}
+		}
+		_, _ = p.Write(false)
+		os.Exit(0)
+	}
+	for _, stage := range []string{"before-swap", "after-swap"} {
+		out := filepath.Join(t.TempDir(), "deepflow")
+		write(t, Inputs{}, out, false)
+		cmd := exec.Command(os.Args[0], "-test.run=^TestKillLeavesOldOrNew$")
+		cmd.Env = append(os.Environ(), "DFC_KILL_AT="+stage, "DFC_OUT="+out)
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Fatalf("%s: the render process was not killed: %v", stage, err)
+		}
+		m, err := ReadManifest(out)
+		if err != nil || m == nil {
+			t.Fatalf("%s: no manifest after the kill: %v", stage, err)
+		}
+		for path, f := range m.Files {
+			data, err := os.ReadFile(filepath.Join(out, path))
+			if err != nil || sum(data) != f.SHA256 {
+				t.Errorf("%s: %s does not match the manifest beside it: a mix of renders", stage, path)
+			}
+		}
+		wantPort := map[string]int{"before-swap": 30130, "after-swap": 31000}[stage]
+		if m.Settings.MySQL.Port != wantPort {
+			t.Errorf("%s: directory holds the render with MySQL port %d, want %d", stage, m.Settings.MySQL.Port, wantPort)
+		}
+	}
+}
