@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -300,13 +299,4 @@ func (t *Topology) checkPorts() error {
 		return fmt.Errorf("%w: %s", ErrTopology, strings.Join(clashes, "; "))
 	}
 	return nil
-}
-
-// isLoopback reports whether an address (IP or host) is a loopback one.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.IsLoopback()
 }

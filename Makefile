@@ -1,0 +1,35 @@
+# deepflow-compose: `make build`, `make test`, `make golden`, `make lint`.
+GO ?= go
+BIN ?= bin/deepflow-compose
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: build test golden lint fuzz render bench
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/deepflow-compose
+
+# Installs Debian's docker.io and busybox-static when missing (as root),
+# starts a private dockerd for the engine tests, runs everything.
+test:
+	scripts/test.sh
+
+# Regenerate golden files; read `git diff` before committing them.
+golden:
+	$(GO) test ./... -run 'Golden' -update
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+fuzz:
+	$(GO) test ./render -run XXX -fuzz FuzzSecrets -fuzztime 30s
+	$(GO) test ./render -run XXX -fuzz FuzzINIValue -fuzztime 15s
+
+bench:
+	$(GO) test ./... -run XXX -bench . -benchtime 1x
+
+# Render a deployment with the defaults into ./deepflow.
+render:
+	$(GO) run ./cmd/deepflow-compose render -o deepflow
