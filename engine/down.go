@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/docker/compose/v5/pkg/api"
+	"github.com/moby/moby/client"
+)
+
+var inspectOpts = client.ContainerInspectOptions{}
+
+// DownOptions tune Down.
+type DownOptions struct {
+	// Purge removes the stack's data directories too.
+	Purge bool
+	// Yes skips the purge confirmation.
+	Yes bool
+}
+
+// Down removes the stack's containers and network. The data directories
+// stay unless Purge is set; purging asks first unless Yes is set.
+func (e *Engine) Down(ctx context.Context, s *Stack, o DownOptions) error {
+	p, err := e.project(ctx, s)
+	if err != nil {
+		return err
+	}
+	dirs := dataDirs(s, p)
+	if o.Purge && !o.Yes {
+		if err := e.confirm(s, dirs); err != nil {
+			return err
+		}
+	}
+	c, err := e.compose(e.processor())
+	if err != nil {
+		return err
+	}
+	if err := c.Down(ctx, s.Project, api.DownOptions{Project: p, RemoveOrphans: true}); err != nil {
+		return fmt.Errorf("compose down %s: %w", s.Project, err)
+	}
+	if !o.Purge {
+		fmt.Fprintf(e.out, "Stack %s removed; data kept in %s (down --purge removes it)\n", s.Project, s.DataDir)
+		return nil
+	}
+	for _, d := range dirs {
+		if err := os.RemoveAll(d); err != nil {
+			return fmt.Errorf("purge %s: %w", d, err)
+		}
+	}
+	os.Remove(filepath.Join(s.DataDir, markerName))
+	removeEmptyParents(dirs, s.DataDir)
+	fmt.Fprintf(e.out, "Stack %s removed and its data purged (%d directories under %s)\n", s.Project, len(dirs), s.DataDir)
+	return nil
+}
+
+// dataDirs lists the host directories the stack bind-mounts from under its
+// data dir: the ones down keeps and --purge removes. Config files in the
+// rendered directory are not among them.
+func dataDirs(s *Stack, p *types.Project) []string {
+	root := filepath.Clean(s.DataDir)
+	seen := map[string]bool{}
+	var out []string
+	for _, svc := range p.Services {
+		for _, v := range svc.Volumes {
+			if v.Type != types.VolumeTypeBind {
+				continue
+			}
+			src := filepath.Clean(v.Source)
+			if src == root || !strings.HasPrefix(src, root+string(filepath.Separator)) || seen[src] {
+				continue
+			}
+			seen[src] = true
+			out = append(out, src)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func removeEmptyParents(dirs []string, root string) {
+	root = filepath.Clean(root)
+	for _, d := range dirs {
+		for p := filepath.Dir(d); strings.HasPrefix(p, root); p = filepath.Dir(p) {
+			if os.Remove(p) != nil || p == root {
+				break
+			}
+		}
+	}
+}
+
+func (e *Engine) confirm(s *Stack, dirs []string) error {
+	fmt.Fprintf(e.out, "down --purge deletes the data of project %s (MySQL, ClickHouse, Grafana):\n", s.Project)
+	for _, d := range dirs {
+		fmt.Fprintf(e.out, "  %s\n", d)
+	}
+	fmt.Fprint(e.out, "Delete them? [y/N] ")
+	line, err := bufio.NewReader(e.in).ReadString('\n')
+	answer := strings.ToLower(strings.TrimSpace(line))
+	if answer == "y" || answer == "yes" {
+		return nil
+	}
+	if err != nil && answer == "" {
+		return fmt.Errorf("%w: no answer to the purge confirmation (pass --yes to purge without asking)", ErrAborted)
+	}
+	return fmt.Errorf("%w: nothing removed", ErrAborted)
+}

@@ -1,0 +1,402 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/docker/compose/v5/pkg/api"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+	"golang.org/x/sys/unix"
+
+	"github.com/deepflow-compose/deepflow-compose/render"
+)
+
+// Level is a preflight check's outcome.
+type Level string
+
+const (
+	OK   Level = "ok"
+	Warn Level = "warn"
+	Fail Level = "fail"
+)
+
+// Check is one line of preflight.
+type Check struct {
+	Name  string `json:"name"`
+	Level Level  `json:"level"`
+	Msg   string `json:"message"`
+}
+
+func (c Check) String() string { return fmt.Sprintf("%-4s  %-14s %s", c.Level, c.Name, c.Msg) }
+
+// Preflight is what the checks found.
+type Preflight struct {
+	Checks        []Check
+	EngineVersion string
+	APIVersion    string
+	// MissingImages will be pulled by up.
+	MissingImages []string
+}
+
+// Thresholds and facts the checks use.
+const (
+	minAPIVersion = "1.40"
+	// Engines before this need privileged: true for the agent container.
+	agentCapsVersion = "20.10.10"
+	// Below this much free space on the data dir's file system, warn.
+	lowDiskBytes = 10 << 30
+	// markerName records which DeepFlow version last used a data dir.
+	markerName = ".deepflow-compose-data"
+)
+
+// Preflight runs every check in order, printing one line each, and stops at
+// the first failure with an error wrapping ErrPreflight. p may be nil, in
+// which case the project is loaded here.
+func (e *Engine) Preflight(ctx context.Context, s *Stack, p *types.Project) (*Preflight, error) {
+	pf := &Preflight{}
+	add := func(c Check) error {
+		pf.Checks = append(pf.Checks, c)
+		fmt.Fprintln(e.out, c)
+		if c.Level == Fail {
+			return fmt.Errorf("%w: %s: %s", ErrPreflight, c.Name, c.Msg)
+		}
+		return nil
+	}
+	if err := add(e.checkEngine(ctx, pf)); err != nil {
+		return pf, err
+	}
+	if p == nil {
+		var err error
+		if p, err = e.project(ctx, s); err != nil {
+			return pf, err
+		}
+	}
+	for _, c := range []func() Check{
+		func() Check { return checkNodeIP(s) },
+		func() Check { return e.checkPorts(ctx, s) },
+		func() Check { return checkDataDir(s) },
+		func() Check { return checkExistingData(s) },
+		func() Check { return e.checkImages(ctx, p, pf) },
+		func() Check { return checkAgent(s, pf.EngineVersion) },
+	} {
+		if err := add(c()); err != nil {
+			return pf, err
+		}
+	}
+	return pf, nil
+}
+
+func (e *Engine) checkEngine(ctx context.Context, pf *Preflight) Check {
+	c := Check{Name: "engine"}
+	v, err := e.api.ServerVersion(ctx, client.ServerVersionOptions{})
+	if err != nil {
+		c.Level, c.Msg = Fail, fmt.Sprintf("cannot reach the Docker engine at %s: %v (is dockerd running? DOCKER_HOST selects another engine)", e.Host(), err)
+		return c
+	}
+	pf.EngineVersion, pf.APIVersion = v.Version, v.APIVersion
+	if compareVersions(v.APIVersion, minAPIVersion) < 0 {
+		c.Level, c.Msg = Fail, fmt.Sprintf("Docker %s speaks API %s; %s or newer is needed", v.Version, v.APIVersion, minAPIVersion)
+		return c
+	}
+	c.Level, c.Msg = OK, fmt.Sprintf("Docker %s, API %s, at %s", v.Version, v.APIVersion, e.Host())
+	return c
+}
+
+func checkNodeIP(s *Stack) Check {
+	c := Check{Name: "node IP"}
+	local, err := localAddr(s.NodeIP)
+	switch {
+	case err != nil:
+		c.Level, c.Msg = Warn, fmt.Sprintf("%s: cannot list local interfaces: %v", s.NodeIP, err)
+	case local:
+		c.Level, c.Msg = OK, s.NodeIP+" is assigned to a local interface"
+	case s.Network == render.Host:
+		c.Level, c.Msg = Fail, s.NodeIP+" is not assigned to any local interface; host networking binds and dials it, so re-render with --node-ip set to one of this host's addresses"
+	default:
+		c.Level, c.Msg = Warn, s.NodeIP+" is not assigned to any local interface; agents will not reach this host there (fine if it is a NAT or load-balancer address)"
+	}
+	return c
+}
+
+func localAddr(ip string) (bool, error) {
+	want, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false, nil
+	}
+	if want.IsLoopback() {
+		return true, nil
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false, err
+	}
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Unmap() == want.Unmap() {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// checkPorts tries to bind every node port the stack will bind. A port held
+// by this stack's own containers is fine: up will leave them or replace them.
+func (e *Engine) checkPorts(ctx context.Context, s *Stack) Check {
+	c := Check{Name: "ports"}
+	hps := s.Topology.HostPorts()
+	if len(hps) == 0 {
+		c.Level, c.Msg = OK, "the stack binds no node port"
+		return c
+	}
+	var busy, ours []string
+	var w *whoHolds
+	for _, hp := range hps {
+		addr := net.JoinHostPort(hp.Bind, strconv.Itoa(hp.Port))
+		l, err := net.Listen("tcp", addr)
+		if err == nil {
+			l.Close()
+			continue
+		}
+		if w == nil {
+			w = e.newWhoHolds(ctx, s.Project)
+		}
+		holder, mine := w.holder(hp.Port)
+		what := fmt.Sprintf("%d (%s %s)", hp.Port, componentLabel(s, hp.Component), hp.Listener)
+		if mine {
+			ours = append(ours, fmt.Sprintf("%d", hp.Port))
+			continue
+		}
+		if holder == "" {
+			holder = "an unknown process: " + errors.Unwrap(err).Error()
+		}
+		busy = append(busy, what+" is held by "+holder)
+	}
+	if len(busy) > 0 {
+		c.Level, c.Msg = Fail, strings.Join(busy, "; ")
+		return c
+	}
+	c.Level = OK
+	c.Msg = fmt.Sprintf("%d node ports free", len(hps)-len(ours))
+	if len(ours) > 0 {
+		c.Msg += fmt.Sprintf(", %d held by this stack (%s)", len(ours), strings.Join(ours, ", "))
+	}
+	return c
+}
+
+func componentLabel(s *Stack, key string) string {
+	for _, c := range s.Topology.Components() {
+		if c.Key == key {
+			return c.Service
+		}
+	}
+	return key
+}
+
+func checkDataDir(s *Stack) Check {
+	c := Check{Name: "data dir"}
+	dir := s.DataDir
+	exists := true
+	probe := dir
+	for {
+		st, err := os.Stat(probe)
+		if err == nil {
+			if !st.IsDir() {
+				c.Level, c.Msg = Fail, probe+" is not a directory"
+				return c
+			}
+			break
+		}
+		exists = false
+		parent := filepath.Dir(probe)
+		if parent == probe {
+			break
+		}
+		probe = parent
+	}
+	f, err := os.CreateTemp(probe, ".deepflow-compose-write-test-*")
+	if err != nil {
+		c.Level, c.Msg = Fail, fmt.Sprintf("%s is not writable: %v", probe, err)
+		return c
+	}
+	f.Close()
+	os.Remove(f.Name())
+	var st unix.Statfs_t
+	if err := unix.Statfs(probe, &st); err != nil {
+		c.Level, c.Msg = Warn, fmt.Sprintf("%s: cannot read free space: %v", dir, err)
+		return c
+	}
+	free := st.Bavail * uint64(st.Bsize)
+	where := dir
+	if !exists {
+		where = dir + " (will be created)"
+	}
+	if free < lowDiskBytes {
+		c.Level, c.Msg = Warn, fmt.Sprintf("%s is writable but only %s is free; ClickHouse wants %s or more", where, human(free), human(lowDiskBytes))
+		return c
+	}
+	c.Level, c.Msg = OK, fmt.Sprintf("%s is writable, %s free", where, human(free))
+	return c
+}
+
+func human(b uint64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := uint64(unit), 0
+	for n := b / unit; n >= unit; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
+}
+
+// checkExistingData warns about MySQL data an earlier install left: the
+// server compares its db_version with the schema it ships, and data from
+// another version makes it migrate or refuse.
+func checkExistingData(s *Stack) Check {
+	c := Check{Name: "existing data"}
+	mysqlDir := filepath.Join(s.DataDir, "mysql")
+	entries, err := os.ReadDir(mysqlDir)
+	if err != nil || len(entries) == 0 {
+		c.Level, c.Msg = OK, "no MySQL data under "+s.DataDir+"; a fresh install"
+		return c
+	}
+	prev := readMarker(s.DataDir)
+	if prev == s.Version+" "+s.Project {
+		c.Level, c.Msg = OK, fmt.Sprintf("MySQL data in %s is this stack's own (DeepFlow %s); kept", mysqlDir, s.Version)
+		return c
+	}
+	from := "an earlier install"
+	if v, _, ok := strings.Cut(prev, " "); ok && v != "" {
+		from = "DeepFlow " + v
+	}
+	c.Level = Warn
+	c.Msg = fmt.Sprintf("MySQL data from %s is in %s. deepflow-server checks the db_version recorded there against the schema of %s: "+
+		"an older version is migrated on start, a newer or foreign one stops the server with a db_version mismatch and the controller never gets ready. "+
+		"To start fresh, run `deepflow-compose down %s --purge` (or move %s aside) before up; to keep the data, deploy the version that wrote it",
+		from, mysqlDir, s.Version, s.Dir, s.DataDir)
+	return c
+}
+
+func readMarker(dataDir string) string {
+	b, err := os.ReadFile(filepath.Join(dataDir, markerName))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func writeMarker(s *Stack) error {
+	return os.WriteFile(filepath.Join(s.DataDir, markerName), []byte(s.Version+" "+s.Project+"\n"), 0o644)
+}
+
+func (e *Engine) checkImages(ctx context.Context, p *types.Project, pf *Preflight) Check {
+	c := Check{Name: "images"}
+	imgs := projectImages(p)
+	var missing []string
+	for _, img := range imgs {
+		if _, err := e.api.ImageInspect(ctx, img); err != nil {
+			missing = append(missing, img)
+		}
+	}
+	pf.MissingImages = missing
+	if len(missing) == 0 {
+		c.Level, c.Msg = OK, fmt.Sprintf("all %d images present locally", len(imgs))
+		return c
+	}
+	c.Level = Warn
+	c.Msg = fmt.Sprintf("%d of %d images missing locally, up pulls them: %s (an air-gapped host loads them with `deepflow-compose bundle load`)",
+		len(missing), len(imgs), strings.Join(missing, ", "))
+	return c
+}
+
+func projectImages(p *types.Project) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, svc := range p.Services {
+		if svc.Image != "" && !seen[svc.Image] {
+			seen[svc.Image] = true
+			out = append(out, svc.Image)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func checkAgent(s *Stack, engineVersion string) Check {
+	c := Check{Name: "agent"}
+	old := compareVersions(engineVersion, agentCapsVersion) < 0
+	switch {
+	case !old:
+		c.Level, c.Msg = OK, fmt.Sprintf("Docker %s is %s or newer: the agent container runs with its capability list", engineVersion, agentCapsVersion)
+	case s.AgentPrivileged:
+		c.Level, c.Msg = OK, fmt.Sprintf("Docker %s is older than %s and the agent's compose file already runs it privileged", engineVersion, agentCapsVersion)
+	default:
+		c.Level, c.Msg = Warn, fmt.Sprintf("Docker %s is older than %s: the agent container needs privileged: true instead of its capability list; re-render with --set agent.privileged=true", engineVersion, agentCapsVersion)
+	}
+	return c
+}
+
+// compareVersions compares dotted numeric versions ("20.10.24+dfsg1",
+// "1.41"), ignoring any suffix.
+func compareVersions(a, b string) int {
+	pa, pb := versionParts(a), versionParts(b)
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		var x, y int
+		if i < len(pa) {
+			x = pa[i]
+		}
+		if i < len(pb) {
+			y = pb[i]
+		}
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+func versionParts(v string) []int {
+	v = strings.TrimPrefix(v, "v")
+	if i := strings.IndexAny(v, "+-~ "); i >= 0 {
+		v = v[:i]
+	}
+	var out []int
+	for _, p := range strings.Split(v, ".") {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			break
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// projectContainers lists every container of the project, running or not.
+func (e *Engine) projectContainers(ctx context.Context, project string) ([]container.Summary, error) {
+	res, err := e.api.ContainerList(ctx, client.ContainerListOptions{
+		All:     true,
+		Filters: make(client.Filters).Add("label", api.ProjectLabel+"="+project),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: list containers: %v", ErrEngine, err)
+	}
+	return res.Items, nil
+}
+
+// discard is used for prompts nobody reads.
+var _ io.Writer = io.Discard

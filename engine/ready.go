@@ -1,0 +1,353 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
+
+	"github.com/deepflow-compose/deepflow-compose/render"
+)
+
+// Probe is one readiness check of one service, resolved to an address.
+type Probe struct {
+	Service   string `json:"service"`
+	Container string `json:"container"`
+	Listener  string `json:"listener"`
+	// Target is the URL or host:port probed from this host.
+	Target string `json:"target"`
+	Ready  bool   `json:"ready"`
+	// Detail is the last answer or error, e.g. "HTTP 503: waiting for ClickHouse".
+	Detail string `json:"detail"`
+
+	comp  *render.Component
+	probe render.Probe
+}
+
+const probeTimeout = 2 * time.Second
+
+// probeClient never uses a proxy: every target is on this host.
+var probeClient = &http.Client{
+	Timeout: probeTimeout,
+	Transport: &http.Transport{
+		Proxy:             nil,
+		DisableKeepAlives: true,
+		DialContext:       (&net.Dialer{Timeout: probeTimeout}).DialContext,
+	},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// probes lists the readiness probes of every long-running service, in the
+// topology's order. Addresses are resolved when the probe runs.
+func (s *Stack) probes() []*Probe {
+	var out []*Probe
+	for _, c := range s.Topology.Components() {
+		for _, p := range c.Probes {
+			out = append(out, &Probe{Service: c.Service, Container: c.Container, Listener: p.Listener, comp: c, probe: p})
+		}
+	}
+	return out
+}
+
+// target resolves where to probe from this host. Under host networking a
+// listener binds the node itself; under bridge a published port is reached
+// on the node and an unpublished one at the container's address on the
+// stack's network.
+func (e *Engine) target(ctx context.Context, s *Stack, p *Probe) (string, error) {
+	l, err := p.comp.L(p.probe.Listener)
+	if err != nil {
+		return "", err
+	}
+	var host string
+	port := l.Port
+	switch {
+	case s.Network == render.Host:
+		host = localHost(l.Bind)
+	case l.HostPort != 0:
+		host, port = "127.0.0.1", l.HostPort
+	default:
+		host, err = e.containerIP(ctx, s, p.Container)
+		if err != nil {
+			return "", err
+		}
+	}
+	hp := net.JoinHostPort(host, strconv.Itoa(port))
+	if p.probe.Path != "" {
+		return "http://" + hp + p.probe.Path, nil
+	}
+	return hp, nil
+}
+
+// localHost is the address to dial for a listener bound to bind.
+func localHost(bind string) string {
+	switch bind {
+	case "", "0.0.0.0", "*", "::":
+		return "127.0.0.1"
+	}
+	return bind
+}
+
+// containerIP finds the container's address on the stack's own network.
+func (e *Engine) containerIP(ctx context.Context, s *Stack, name string) (string, error) {
+	ins, err := e.api.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+	if err != nil {
+		return "", fmt.Errorf("container %s: %v", name, err)
+	}
+	c := ins.Container
+	if c.State != nil && !c.State.Running {
+		return "", fmt.Errorf("container %s is %s", name, stateText(c.State.Status, c.State.ExitCode))
+	}
+	if c.NetworkSettings != nil {
+		for net, ep := range c.NetworkSettings.Networks {
+			if strings.HasPrefix(net, s.Project+"_") && ep != nil && ep.IPAddress.IsValid() {
+				return ep.IPAddress.String(), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("container %s has no address on a %s_* network", name, s.Project)
+}
+
+func stateText(state any, code int) string {
+	st := fmt.Sprint(state)
+	if st == "exited" || st == "dead" {
+		return fmt.Sprintf("%s (exit code %d)", st, code)
+	}
+	return st
+}
+
+// run probes once and records the outcome in p.
+func (e *Engine) run(ctx context.Context, s *Stack, p *Probe) {
+	target, err := e.target(ctx, s, p)
+	if err != nil {
+		p.Ready, p.Detail = false, err.Error()
+		return
+	}
+	p.Target = target
+	if p.probe.Path == "" {
+		conn, err := net.DialTimeout("tcp", target, probeTimeout)
+		if err != nil {
+			p.Ready, p.Detail = false, shortNetErr(err)
+			return
+		}
+		conn.Close()
+		p.Ready, p.Detail = true, "TCP connect ok"
+		return
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		p.Ready, p.Detail = false, err.Error()
+		return
+	}
+	resp, err := probeClient.Do(req)
+	if err != nil {
+		p.Ready, p.Detail = false, shortNetErr(err)
+		return
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	p.Ready = resp.StatusCode >= 200 && resp.StatusCode < 300
+	p.Detail = "HTTP " + strconv.Itoa(resp.StatusCode)
+	if !p.Ready {
+		if msg := bodyText(body); msg != "" {
+			p.Detail += ": " + msg
+		}
+	}
+}
+
+// bodyText pulls the human part out of a response: deepflow-server's health
+// answer carries its init stage in DESCRIPTION.
+func bodyText(b []byte) string {
+	var j struct {
+		Description string `json:"DESCRIPTION"`
+		Status      string `json:"OPT_STATUS"`
+	}
+	if json.Unmarshal(b, &j) == nil && j.Description != "" {
+		return "stage: " + j.Description
+	}
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > 200 {
+		s = s[:197] + "..."
+	}
+	return s
+}
+
+func shortNetErr(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Op + " " + op.Addr.String() + ": " + op.Err.Error()
+	}
+	return err.Error()
+}
+
+// probeAll runs every probe once, concurrently.
+func (e *Engine) probeAll(ctx context.Context, s *Stack, ps []*Probe) {
+	var wg sync.WaitGroup
+	for _, p := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.run(ctx, s, p)
+		}()
+	}
+	wg.Wait()
+}
+
+// NotReady describes one service that did not get ready.
+type NotReady struct {
+	Service   string
+	Probe     string
+	LastError string
+	Logs      []string
+}
+
+// NotReadyError is returned when the readiness wait times out. It wraps
+// ErrNotReady.
+type NotReadyError struct {
+	Timeout  time.Duration
+	Services []NotReady
+}
+
+func (e *NotReadyError) Unwrap() error { return ErrNotReady }
+
+func (e *NotReadyError) Error() string {
+	var b strings.Builder
+	names := make([]string, 0, len(e.Services))
+	for _, s := range e.Services {
+		names = append(names, s.Service)
+	}
+	fmt.Fprintf(&b, "%s after %s: %s", ErrNotReady, e.Timeout, strings.Join(uniq(names), ", "))
+	for _, s := range e.Services {
+		fmt.Fprintf(&b, "\n  %s: %s: last probe: %s", s.Service, s.Probe, s.LastError)
+		if len(s.Logs) == 0 {
+			b.WriteString("\n    (no log lines)")
+		}
+		for _, l := range s.Logs {
+			b.WriteString("\n    | " + l)
+		}
+	}
+	return b.String()
+}
+
+func uniq(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// logTail is how many log lines a timeout shows per service.
+const logTail = 15
+
+// WaitReady probes until every service answers or timeout passes, printing
+// each change of a probe's answer.
+func (e *Engine) WaitReady(ctx context.Context, s *Stack, timeout time.Duration) ([]*Probe, error) {
+	all := s.probes()
+	start := time.Now()
+	deadline := start.Add(timeout)
+	last := map[*Probe]string{}
+	fmt.Fprintf(e.out, "Waiting up to %s for %d readiness probes\n", timeout, len(all))
+	for {
+		var pending []*Probe
+		for _, p := range all {
+			if !p.Ready {
+				pending = append(pending, p)
+			}
+		}
+		if len(pending) == 0 {
+			fmt.Fprintf(e.out, "All services ready after %s\n", time.Since(start).Round(100*time.Millisecond))
+			return all, nil
+		}
+		e.probeAll(ctx, s, pending)
+		for _, p := range pending {
+			if p.Ready {
+				fmt.Fprintf(e.out, "  ready    %-18s %-11s %s (%s)\n", p.Service, p.Listener, p.Target, time.Since(start).Round(100*time.Millisecond))
+			} else if last[p] != p.Detail {
+				fmt.Fprintf(e.out, "  waiting  %-18s %-11s %s\n", p.Service, p.Listener, p.Detail)
+			}
+			last[p] = p.Detail
+		}
+		if ctx.Err() != nil {
+			return all, ctx.Err()
+		}
+		done := true
+		for _, p := range all {
+			done = done && p.Ready
+		}
+		if done {
+			continue
+		}
+		if time.Now().After(deadline) {
+			return all, e.notReady(ctx, s, all, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return all, ctx.Err()
+		case <-time.After(e.o.ProbeInterval):
+		}
+	}
+}
+
+func (e *Engine) notReady(ctx context.Context, s *Stack, all []*Probe, timeout time.Duration) error {
+	err := &NotReadyError{Timeout: timeout}
+	logs := map[string][]string{}
+	for _, p := range all {
+		if p.Ready {
+			continue
+		}
+		if _, ok := logs[p.Container]; !ok {
+			logs[p.Container] = e.tail(ctx, p.Container, logTail)
+		}
+		what := p.Listener
+		if p.Target != "" {
+			what += " " + p.Target
+		}
+		err.Services = append(err.Services, NotReady{Service: p.Service, Probe: what, LastError: p.Detail, Logs: logs[p.Container]})
+	}
+	return err
+}
+
+// tail returns a container's last n log lines, stdout and stderr merged.
+func (e *Engine) tail(ctx context.Context, container string, n int) []string {
+	ins, err := e.api.ContainerInspect(ctx, container, client.ContainerInspectOptions{})
+	if err != nil {
+		return []string{"(no logs: " + err.Error() + ")"}
+	}
+	rc, err := e.api.ContainerLogs(ctx, container, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: strconv.Itoa(n)})
+	if err != nil {
+		return []string{"(no logs: " + err.Error() + ")"}
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	if ins.Container.Config != nil && ins.Container.Config.Tty {
+		_, err = io.Copy(&buf, rc)
+	} else {
+		_, err = stdcopy.StdCopy(&buf, &buf, rc)
+	}
+	if err != nil && buf.Len() == 0 {
+		return []string{"(no logs: " + err.Error() + ")"}
+	}
+	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
+	if len(lines) == 1 && lines[0] == "" {
+		return nil
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}

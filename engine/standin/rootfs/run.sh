@@ -1,0 +1,145 @@
+#!/bin/sh
+# deepflow-compose STAND-IN. This is not DeepFlow, MySQL, ClickHouse or
+# Grafana: it is a busybox image that tests run under the image names a render
+# asks for. It reads the ports from the rendered config files mounted into it,
+# listens on them and answers the same readiness probes, so a test proves the
+# orchestration (compose file, ports, wiring, readiness), not DeepFlow itself.
+. /standin/conf
+W=/tmp/standin
+mkdir -p "$W"
+PIDS=""
+trap 'kill $PIDS 2>/dev/null; exit 0' TERM INT
+
+if [ -f /etc/server.yaml ]; then ROLE=deepflow-server
+elif [ -f /etc/deepflow/app.yaml ]; then ROLE=deepflow-app
+elif [ -f /etc/clickhouse-server/config.xml ]; then ROLE=clickhouse
+elif [ -f /etc/my.cnf ]; then ROLE=mysql
+elif [ -f /etc/grafana/grafana.ini ]; then ROLE=grafana
+else ROLE=init
+fi
+
+log() { echo "stand-in $ROLE: $*"; }
+
+# yget FILE a.b.c: a scalar from a block-style YAML file.
+yget() { awk -v want="$2" -f /standin/yflat.awk "$1" | sed -n 's/^[^=]*=//p' | head -n 1; }
+# iniget FILE SECTION KEY
+iniget() {
+	awk -v sec="$2" -v key="$3" '
+		/^[ \t]*[#;]/ { next }
+		/^[ \t]*\[/ { s = $0; gsub(/[][ \t]/, "", s); cur = s; next }
+		cur == sec {
+			k = $0; sub(/=.*/, "", k); gsub(/[ \t]/, "", k)
+			if (k == key && index($0, "=") > 0) {
+				v = $0; sub(/^[^=]*=[ \t]*/, "", v); sub(/[ \t]+$/, "", v); print v; exit
+			}
+		}' "$1"
+}
+# xmlget FILE TAG: the first uncommented <TAG>value</TAG>.
+xmlget() { grep -v '<!--' "$1" | sed -n "s:.*<$2>[ ]*\([^<]*\)</$2>.*:\1:p" | head -n 1 | tr -d ' '; }
+
+bindaddr() {
+	case "$1" in
+	"" | "*" | "::" | "0.0.0.0") echo 0.0.0.0 ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# serve NAME ADDR PORT: an HTTP listener whose document root is $W/NAME.
+serve() {
+	if [ -z "$3" ]; then
+		log "no port found for $1 in the rendered config"
+		exit 3
+	fi
+	mkdir -p "$W/$1"
+	httpd -f -p "$(bindaddr "$2"):$3" -h "$W/$1" &
+	PIDS="$PIDS $!"
+	log "listening: $1 on $(bindaddr "$2"):$3"
+}
+
+never() {
+	case " $NEVER_READY " in *" $ROLE "*) return 0 ;; esac
+	return 1
+}
+
+# stall keeps a stand-in that was told never to become ready alive and quiet.
+stall() {
+	log "told never to become ready ($1)"
+	while :; do sleep 3600 & PIDS="$PIDS $!"; wait $!; done
+}
+
+reachable() { nc -w 1 "$1" "$2" </dev/null >/dev/null 2>&1; }
+
+stage() { echo "$*" >"$W/stage"; log "init stage: $*"; }
+
+case "$ROLE" in
+init)
+	log "nothing to prepare"
+	exit 0
+	;;
+mysql)
+	C=/etc/my.cnf
+	never && stall "mysql"
+	serve mysql "$(iniget $C mysqld bind-address)" "$(iniget $C mysqld port)"
+	;;
+clickhouse)
+	C=/etc/clickhouse-server/config.xml
+	never && stall "clickhouse"
+	H="$(xmlget $C listen_host)"
+	serve http "$H" "$(xmlget $C http_port)"
+	echo "Ok." >"$W/http/ping"
+	serve tcp "$H" "$(xmlget $C tcp_port)"
+	serve interserver "$H" "$(xmlget $C interserver_http_port)"
+	;;
+deepflow-app)
+	C=/etc/deepflow/app.yaml
+	never && stall "deepflow-app"
+	serve app 0.0.0.0 "$(yget $C app.listen-port)"
+	;;
+grafana)
+	C=/etc/grafana/grafana.ini
+	never && stall "grafana"
+	serve web "$(iniget $C server http_addr)" "$(iniget $C server http_port)"
+	mkdir -p "$W/web/api"
+	echo '{"database":"ok","version":"stand-in"}' >"$W/web/api/health"
+	;;
+deepflow-server)
+	C=/etc/server.yaml
+	# The controller answers 503 with its init stage until it is ready, as
+	# the real server does; the querier opens once ClickHouse answers.
+	stage "starting"
+	serve controller 0.0.0.0 "$(yget $C controller.listen-port)"
+	mkdir -p "$W/controller/cgi-bin" "$W/controller/v1/health"
+	cp /standin/health.cgi "$W/controller/cgi-bin/index.cgi"
+	serve grpc 0.0.0.0 "$(yget $C controller.grpc-port)"
+	serve ingester 0.0.0.0 20033
+	serve profile 0.0.0.0 20419
+	MH="$(yget $C controller.mysql.host)"
+	MP="$(yget $C controller.mysql.port)"
+	CH="$(yget $C querier.clickhouse.host)"
+	CP="$(yget $C querier.clickhouse.port)"
+	if never; then
+		stage "waiting for a stand-in that never gets ready"
+		stall "deepflow-server"
+	fi
+	stage "waiting for MySQL at $MH:$MP"
+	until reachable "$MH" "$MP"; do sleep 1; done
+	stage "waiting for ClickHouse at $CH:$CP"
+	until reachable "$CH" "$CP"; do sleep 1; done
+	# Stay in a 503 stage for the first HEALTH_503 health probes, so a test
+	# sees the stage deterministically.
+	if [ "${HEALTH_503:-0}" -gt 0 ]; then
+		stage "migrating the database schema (stand-in holds $HEALTH_503 probes)"
+		until [ "$(cat "$W/probes" 2>/dev/null || echo 0)" -ge "$HEALTH_503" ]; do usleep 100000; done
+	fi
+	serve querier 0.0.0.0 "$(yget $C querier.listen-port)"
+	mkdir -p "$W/querier/api"
+	echo '{"OPT_STATUS":"SUCCESS","DESCRIPTION":"stand-in echo"}' >"$W/querier/api/echo"
+	touch "$W/ready"
+	stage "ready"
+	;;
+esac
+
+log "ready"
+wait
+log "a listener stopped"
+exit 1

@@ -1,0 +1,209 @@
+// Package standin builds small local images that stand in for DeepFlow's
+// images in tests. A stand-in is a busybox rootfs imported under the exact
+// image names a render asks for; it reads the rendered config files mounted
+// into it, listens on the ports they name and answers the readiness probes.
+// Stand-ins prove the orchestration (compose file, ports, wiring, readiness),
+// not DeepFlow itself, and every one is labelled as a stand-in.
+package standin
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"debug/elf"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/client"
+)
+
+// Label marks every stand-in image.
+const Label = "io.deepflow-compose.standin"
+
+// DefaultBusybox is where Debian's busybox-static installs the binary.
+const DefaultBusybox = "/bin/busybox"
+
+// ErrBusybox means no static busybox is available to build a rootfs from.
+var ErrBusybox = errors.New("no static busybox (install Debian's busybox-static)")
+
+//go:embed rootfs/run.sh rootfs/yflat.awk rootfs/health.cgi
+var rootfs embed.FS
+
+// Options tune the stand-ins' behaviour.
+type Options struct {
+	// Busybox is the static busybox binary; DefaultBusybox when empty.
+	Busybox string
+	// Health503 keeps the deepflow-server stand-in's controller answering
+	// 503 with an init stage to this many health probes after its
+	// databases answer, before it turns ready.
+	Health503 int
+	// NeverReady lists roles (mysql, clickhouse, deepflow-server,
+	// deepflow-app, grafana) that never open their ports; the server one
+	// answers 503 forever.
+	NeverReady []string
+}
+
+// Build imports one stand-in image and tags it with every name in images.
+// It returns the image ID.
+func Build(ctx context.Context, api client.APIClient, images []string, o Options) (string, error) {
+	if len(images) == 0 {
+		return "", errors.New("standin: no image names given")
+	}
+	layer, err := Rootfs(o)
+	if err != nil {
+		return "", err
+	}
+	names := append([]string(nil), images...)
+	sort.Strings(names)
+	res, err := api.ImageImport(ctx, client.ImageImportSource{Source: bytes.NewReader(layer), SourceName: "-"}, names[0],
+		client.ImageImportOptions{
+			Message: "deepflow-compose stand-in (not DeepFlow)",
+			Changes: []string{
+				"LABEL " + Label + "=true",
+				`ENV PATH=/bin`,
+				`CMD ["/bin/sh", "/standin/run.sh"]`,
+			},
+		})
+	if err != nil {
+		return "", fmt.Errorf("standin: import %s: %w", names[0], err)
+	}
+	out, err := io.ReadAll(res)
+	res.Close()
+	if err != nil {
+		return "", fmt.Errorf("standin: import %s: %w", names[0], err)
+	}
+	if i := bytes.Index(out, []byte(`"error"`)); i >= 0 {
+		return "", fmt.Errorf("standin: import %s: %s", names[0], strings.TrimSpace(string(out[i:])))
+	}
+	for _, n := range names[1:] {
+		if _, err := api.ImageTag(ctx, client.ImageTagOptions{Source: names[0], Target: n}); err != nil {
+			return "", fmt.Errorf("standin: tag %s: %w", n, err)
+		}
+	}
+	img, err := api.ImageInspect(ctx, names[0])
+	if err != nil {
+		return "", fmt.Errorf("standin: inspect %s: %w", names[0], err)
+	}
+	if img.Config == nil || img.Config.Labels[Label] != "true" {
+		return "", fmt.Errorf("standin: %s lacks the %s label", names[0], Label)
+	}
+	return img.ID, nil
+}
+
+// Rootfs returns the stand-in's filesystem as a tar stream.
+func Rootfs(o Options) ([]byte, error) {
+	bb := o.Busybox
+	if bb == "" {
+		bb = DefaultBusybox
+	}
+	bin, err := os.ReadFile(bb)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBusybox, err)
+	}
+	if err := checkStatic(bb); err != nil {
+		return nil, err
+	}
+	applets, err := listApplets(bb)
+	if err != nil {
+		return nil, err
+	}
+
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	mtime := time.Unix(0, 0)
+	dir := func(name string, mode int64) error {
+		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: mode, ModTime: mtime})
+	}
+	file := func(name string, mode int64, data []byte) error {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)), ModTime: mtime}); err != nil {
+			return err
+		}
+		_, err := tw.Write(data)
+		return err
+	}
+	for _, d := range []string{"bin", "etc", "standin", "tmp", "var", "var/lib", "var/log"} {
+		mode := int64(0o755)
+		if d == "tmp" {
+			mode = 0o1777
+		}
+		if err := dir(d, mode); err != nil {
+			return nil, err
+		}
+	}
+	if err := file("bin/busybox", 0o755, bin); err != nil {
+		return nil, err
+	}
+	for _, a := range applets {
+		if a == "busybox" {
+			continue
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + a, Linkname: "busybox", Mode: 0o777, ModTime: mtime}); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range []string{"run.sh", "yflat.awk", "health.cgi"} {
+		data, err := rootfs.ReadFile("rootfs/" + f)
+		if err != nil {
+			return nil, err
+		}
+		if err := file("standin/"+f, 0o755, data); err != nil {
+			return nil, err
+		}
+	}
+	conf := fmt.Sprintf("# stand-in settings, baked in at build time\nHEALTH_503=%d\nNEVER_READY=%q\n",
+		o.Health503, strings.Join(o.NeverReady, " "))
+	if err := file("standin/conf", 0o644, []byte(conf)); err != nil {
+		return nil, err
+	}
+	if err := file("etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")); err != nil {
+		return nil, err
+	}
+	if err := file("etc/group", 0o644, []byte("root:x:0:\nnogroup:x:65534:\n")); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// checkStatic refuses a dynamically linked busybox: it could not run in an
+// image that holds no libc.
+func checkStatic(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrBusybox, path, err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("%w: %s is dynamically linked", ErrBusybox, path)
+		}
+	}
+	return nil
+}
+
+func listApplets(bb string) ([]string, error) {
+	out, err := exec.Command(bb, "--list").Output()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s --list: %v", ErrBusybox, bb, err)
+	}
+	var applets []string
+	for _, l := range strings.Fields(string(out)) {
+		if !strings.ContainsAny(l, "/.") {
+			applets = append(applets, l)
+		}
+	}
+	if len(applets) < 10 {
+		return nil, fmt.Errorf("%w: %s lists only %s applets", ErrBusybox, bb, strconv.Itoa(len(applets)))
+	}
+	return applets, nil
+}

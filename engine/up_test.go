@@ -1,0 +1,56 @@
+package engine_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deepflow-compose/deepflow-compose/engine"
+	"github.com/deepflow-compose/deepflow-compose/engine/standin"
+)
+
+// TestUpBridgeThenHostNetwork brings the bridge profile up on stand-in
+// images, then the host-network profile, and requires every readiness probe
+// to pass in both. Stand-ins prove the orchestration, not DeepFlow.
+func TestUpBridgeThenHostNetwork(t *testing.T) {
+	needEngine(t)
+	for _, profile := range []string{"bridge", "host-network"} {
+		t.Run(profile, func(t *testing.T) {
+			ctx := context.Background()
+			var out syncBuffer
+			e := newEngine(t, &out, "")
+			s := renderStack(t, profile, "projectName=dfc-"+strings.ReplaceAll(profile, "-", ""))
+			buildStandins(t, e, s, standin.Options{Health503: 2})
+			downAtEnd(t, e, s)
+
+			res, err := e.Up(ctx, s, engine.UpOptions{Timeout: 2 * time.Minute})
+			t.Log(out.String())
+			if err != nil {
+				t.Fatalf("up: %v", err)
+			}
+			if !res.Changed {
+				t.Error("first up reported no change")
+			}
+			if len(res.Probes) != 6 {
+				t.Errorf("want 6 readiness probes, got %d", len(res.Probes))
+			}
+			for _, p := range res.Probes {
+				if !p.Ready {
+					t.Errorf("%s %s not ready: %s", p.Service, p.Listener, p.Detail)
+				}
+			}
+			o := out.String()
+			for _, want := range []string{"ok    engine", "ok    ports", "All services ready", "Grafana:  http://127.0.0.1:3000", "GRAFANA_ADMIN_PASSWORD", "NEXT-STEPS.md"} {
+				if !strings.Contains(o, want) {
+					t.Errorf("up output lacks %q", want)
+				}
+			}
+			// The server stand-in answers 503 with its stage before it is
+			// ready; up must have shown that stage.
+			if !strings.Contains(o, "HTTP 503: stage:") {
+				t.Errorf("up never showed the controller's 503 init stage")
+			}
+		})
+	}
+}
