@@ -1,0 +1,212 @@
+package check
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/deepflow-compose/deepflow-compose/agentcfg"
+	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/render"
+)
+
+// groupConfigRules validates the agent-group-config with agentcfg's
+// schema for its layout, and the layout against the version.
+func (m *model) groupConfigRules() {
+	f := m.d.GroupConfig
+	if f == nil {
+		return
+	}
+	legacyDoc := m.groupConfigIsLegacy()
+	if legacyVer, known := m.legacyGroupConfig(); known && legacyVer != legacyDoc {
+		want, got := "the sectioned layout (global, inputs, processors, …)", "v6.5's layout (vtap_group_id, static_config)"
+		if legacyVer {
+			want, got = got, want
+		}
+		m.errorf(at(f.File, 1), "group-config", "rewrite it in "+want+"; deepflow-compose render writes the right one for the version",
+			"this group config is in %s, but DeepFlow %s takes %s", got, m.version, want)
+	}
+	format := agentcfg.Sectioned
+	if legacyDoc {
+		format = agentcfg.Legacy
+	}
+	err := agentcfg.Validate(format, m.d.Data[layout.GroupConfig])
+	var errs agentcfg.Errors
+	if !errors.As(err, &errs) {
+		if err != nil {
+			m.errorf(at(f.File, 0), "group-config", "correct the file", "%v", err)
+		}
+		return
+	}
+	for _, e := range errs {
+		fix := "correct it as DeepFlow's agent-group-config template for this version describes"
+		switch {
+		case errors.Is(e, agentcfg.ErrUnknownKey):
+			fix = fmt.Sprintf("remove %s or correct its name; deepflow-server rejects unknown keys", e.Path)
+		case errors.Is(e, agentcfg.ErrType):
+			fix = fmt.Sprintf("give %s a value of the template's type", e.Path)
+		case errors.Is(e, agentcfg.ErrGroupIDRequired):
+			fix = "set vtap_group_id to the agent group's ID (g-…) from deepflow-ctl agent-group list"
+		}
+		m.errorf(at(f.File, e.Line), "group-config", fix, "%s: %s", e.Path, e.Msg)
+	}
+}
+
+// DeepFlow's built-in controller.genesis.local_ip_ranges, used when
+// server.yaml sets none.
+var defaultLocalIPRanges = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/15", "224.0.0.0-240.255.255.255"}
+
+// processAgentRules: agents on plain hosts need trident-type-for-unkonw-vtap
+// and their subnets in local_ip_ranges.
+func (m *model) processAgentRules() {
+	d := m.d
+	if d.ServerYAML == nil {
+		return
+	}
+	agents := d.Has(layout.AgentYAML) || d.Has(layout.AgentCompose) || d.Has(layout.ProcessAgentUnit) || d.Has(layout.ProcessAgentDomain)
+	const key = "controller.trisolaris.trident-type-for-unkonw-vtap"
+	v, ok := d.ServerYAML.Get(key)
+	sev := Warning
+	if agents {
+		sev = Error
+	}
+	switch {
+	case !ok:
+		line := d.ServerYAML.KeyLine("controller.trisolaris")
+		m.add(sev, at(layout.ServerYAML, line), "", "trident-type", "add trident-type-for-unkonw-vtap: 3 under controller.trisolaris",
+			"%s is not set, so agents on plain hosts (an agent_sync domain) are not accepted", key)
+	case strings.TrimSpace(v.Val) != "3":
+		m.add(sev, v, "", "trident-type", "set trident-type-for-unkonw-vtap: 3",
+			"%s is %s; agents on plain hosts register only when it is 3", key, v.Val)
+	}
+
+	subnets := manifestSubnets(d.Root)
+	if len(subnets) == 0 {
+		return
+	}
+	ranges := d.ServerYAML.Strings("controller.genesis.local_ip_ranges")
+	loc := at(layout.ServerYAML, d.ServerYAML.KeyLine("controller.genesis.local_ip_ranges"))
+	var raw []string
+	for _, r := range ranges {
+		raw = append(raw, r.Val)
+	}
+	explicit := len(raw) > 0
+	if !explicit {
+		raw = defaultLocalIPRanges
+		loc = at(layout.ServerYAML, d.ServerYAML.KeyLine("controller"))
+	}
+	var spans []span
+	for _, r := range raw {
+		if s, ok := parseSpan(r); ok {
+			spans = append(spans, s)
+		}
+	}
+	for _, sn := range subnets {
+		s, ok := parseSpan(sn)
+		if !ok {
+			m.errorf(at(render.ManifestName, 0), "local-ip-ranges", "write it as a CIDR (10.1.0.0/16) or a range (10.1.0.1-10.1.0.9)",
+				"agent subnet %q is neither a CIDR nor an a-b range", sn)
+			continue
+		}
+		if covered(spans, s) {
+			continue
+		}
+		fix := fmt.Sprintf("add - %s under controller.genesis.local_ip_ranges", sn)
+		if !explicit {
+			fix = fmt.Sprintf("add controller.genesis.local_ip_ranges listing DeepFlow's defaults (%s) and %s", strings.Join(defaultLocalIPRanges, ", "), sn)
+		}
+		m.errorf(loc, "local-ip-ranges", fix,
+			"agent subnet %s (agent.subnets in %s) is not in controller.genesis.local_ip_ranges, so deepflow-server takes those agents for external hosts", sn, render.ManifestName)
+	}
+}
+
+// manifestSubnets reads agent.subnets from a render's manifest, if any.
+// It is read loosely: the field is newer than some manifests.
+func manifestSubnets(dir string) []string {
+	b, err := os.ReadFile(filepath.Join(dir, render.ManifestName))
+	if err != nil {
+		return nil
+	}
+	var doc struct {
+		Settings map[string]json.RawMessage `json:"settings"`
+	}
+	if json.Unmarshal(b, &doc) != nil {
+		return nil
+	}
+	for k, raw := range doc.Settings {
+		if !strings.EqualFold(k, "agent") {
+			continue
+		}
+		var agent map[string]json.RawMessage
+		if json.Unmarshal(raw, &agent) != nil {
+			return nil
+		}
+		for k2, raw2 := range agent {
+			if strings.EqualFold(k2, "subnets") {
+				var out []string
+				_ = json.Unmarshal(raw2, &out)
+				return out
+			}
+		}
+	}
+	return nil
+}
+
+// span is an inclusive address range.
+type span struct{ lo, hi netip.Addr }
+
+func parseSpan(s string) (span, bool) {
+	s = strings.TrimSpace(s)
+	if p, err := netip.ParsePrefix(s); err == nil {
+		p = p.Masked()
+		lo := p.Addr()
+		hi := lo
+		bits := lo.BitLen() - p.Bits()
+		b := hi.AsSlice()
+		for i := len(b) - 1; i >= 0 && bits > 0; i-- {
+			n := min(bits, 8)
+			b[i] |= byte(1<<n - 1)
+			bits -= n
+		}
+		hi, _ = netip.AddrFromSlice(b)
+		return span{lo, hi}, true
+	}
+	if a, b, ok := strings.Cut(s, "-"); ok {
+		lo, err1 := netip.ParseAddr(strings.TrimSpace(a))
+		hi, err2 := netip.ParseAddr(strings.TrimSpace(b))
+		if err1 == nil && err2 == nil && lo.BitLen() == hi.BitLen() && !hi.Less(lo) {
+			return span{lo, hi}, true
+		}
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return span{a, a}, true
+	}
+	return span{}, false
+}
+
+// covered reports whether the union of spans holds all of s.
+func covered(spans []span, s span) bool {
+	sort.Slice(spans, func(i, j int) bool { return spans[i].lo.Less(spans[j].lo) })
+	cur := s.lo
+	for _, x := range spans {
+		if x.lo.BitLen() != cur.BitLen() || x.hi.Less(cur) {
+			continue
+		}
+		if cur.Less(x.lo) {
+			return false
+		}
+		if !x.hi.Less(s.hi) {
+			return true
+		}
+		cur = x.hi.Next()
+		if !cur.IsValid() {
+			return true
+		}
+	}
+	return false
+}

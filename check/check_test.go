@@ -1,0 +1,319 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/deepflow-compose/deepflow-compose/render"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// referenceDir is DeepFlow's own package, beside the repository; tests
+// that need it skip when it is absent. It is copied, never committed.
+var referenceDir = filepath.Join("..", "..", "shared", "reference", "deepflow-docker-compose")
+
+// renderDir renders ours into a fresh directory, with reproducible secrets.
+func renderDir(t *testing.T, in render.Inputs) string {
+	t.Helper()
+	if in.NodeIP == "" {
+		in.NodeIP = "192.0.2.10"
+	}
+	var seed [32]byte
+	copy(seed[:], "deepflow-compose check tests")
+	dir := filepath.Join(t.TempDir(), "deploy")
+	p, err := render.Prepare(context.Background(), render.Options{Inputs: in, OutDir: dir, Rand: rand.NewChaCha8(seed)})
+	if err != nil {
+		t.Fatalf("Prepare(%+v): %v", in, err)
+	}
+	if _, err := p.Write(false); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	return dir
+}
+
+// copyReference copies DeepFlow's package into a writable directory.
+func copyReference(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat(referenceDir); err != nil {
+		t.Skipf("DeepFlow's reference package is not here (%v)", err)
+	}
+	dst := filepath.Join(t.TempDir(), "deepflow-docker-compose")
+	err := filepath.WalkDir(referenceDir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(referenceDir, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// seed003 converts DeepFlow's package to host networking as seed 003
+// does: network_mode host everywhere, networks/links/ports gone, every
+// service name replaced by the node IP (grafana.ini through
+// ${NODE_IP_FOR_DEEPFLOW}, exactly as the seed writes it).
+func seed003(t *testing.T, dir, nodeIP string) {
+	t.Helper()
+	file := filepath.Join(dir, "docker-compose.yaml")
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	root := doc.Content[0]
+	root.Content = dropKeys(root.Content, "networks")
+	svcs := mapGet(root, "services")
+	for i := 1; i < len(svcs.Content); i += 2 {
+		s := svcs.Content[i]
+		s.Content = dropKeys(s.Content, "networks", "links", "ports")
+		s.Content = append(s.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "network_mode"}, &yaml.Node{Kind: yaml.ScalarNode, Value: "host"})
+	}
+	env := mapGet(mapGet(svcs, "deepflow-grafana"), "environment")
+	for k, v := range map[string]string{
+		"DEEPFLOW_REQUEST_URL": "http://${NODE_IP_FOR_DEEPFLOW}:20416",
+		"DEEPFLOW_TRACEURL":    "http://${NODE_IP_FOR_DEEPFLOW}:20418",
+		"MYSQL_URL":            "${NODE_IP_FOR_DEEPFLOW}:30130",
+		"CLICKHOUSE_SERVER":    "${NODE_IP_FOR_DEEPFLOW}",
+	} {
+		mapGet(env, k).Value = v
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, file, out)
+	edit(t, dir, "common/config/deepflow-server/server.yaml",
+		"host: clickhouse", "host: "+nodeIP, "host: mysql", "host: "+nodeIP, "host: deepflow-app", "host: "+nodeIP)
+	edit(t, dir, "common/config/deepflow-app/app.yaml", "host: deepflow-server", "host: "+nodeIP)
+	edit(t, dir, "common/config/grafana/grafana.ini", "host = deepflow-mysql:30130", `host = "${NODE_IP_FOR_DEEPFLOW}:30130"`)
+}
+
+func dropKeys(content []*yaml.Node, keys ...string) []*yaml.Node {
+	var out []*yaml.Node
+	for i := 0; i+1 < len(content); i += 2 {
+		drop := false
+		for _, k := range keys {
+			if content[i].Value == k {
+				drop = true
+			}
+		}
+		if !drop {
+			out = append(out, content[i], content[i+1])
+		}
+	}
+	return out
+}
+
+func mapGet(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	panic("no key " + key)
+}
+
+func writeFile(t *testing.T, p string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// edit replaces every occurrence of each old string with its new one and
+// fails when an old string is not there, so a template change cannot
+// silently turn a broken case into a clean one.
+func edit(t *testing.T, dir, file string, pairs ...string) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(file))
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if !strings.Contains(s, pairs[i]) {
+			t.Fatalf("%s does not contain %q", file, pairs[i])
+		}
+		s = strings.ReplaceAll(s, pairs[i], pairs[i+1])
+	}
+	writeFile(t, p, []byte(s))
+}
+
+func run(t *testing.T, dir string) *Report {
+	t.Helper()
+	r, err := Run(dir, Options{})
+	if err != nil {
+		t.Fatalf("Run(%s): %v", dir, err)
+	}
+	return r
+}
+
+// line renders a finding the way the case files list them.
+func line(f Finding) string {
+	return fmt.Sprintf("%s %s:%d %s: %s", f.Severity, f.File, f.Line, f.Rule, f.Message)
+}
+
+func errorsOf(r *Report) []string {
+	var out []string
+	for _, f := range r.Findings {
+		if f.Severity == Error {
+			out = append(out, line(f)+"\n    fix: "+f.Fix)
+		}
+	}
+	return out
+}
+
+// TestOwnRendersAreClean: every profile × version × variation renders to a
+// directory check finds no error in.
+func TestOwnRendersAreClean(t *testing.T) {
+	profiles, err := render.Profiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	variations := map[string][]string{
+		"defaults":     nil,
+		"ports":        {"mysql.port=30131", "clickhouse.tcpPort=9100", "clickhouse.httpPort=8124", "grafana.port=3001"},
+		"exposed":      {"expose.datastores=true"},
+		"odd-secrets":  {`mysql.password=a"b'c#d;e\f$g%h`, `clickhouse.password=x&y<z>'"`, "grafana.adminPassword=$$x y"},
+		"mirror-group": {"registry=ghcr.io/deepflowys/deepflow-ce", "agent.groupID=g-TE8la86jlZ"},
+	}
+	for _, p := range profiles {
+		for _, v := range render.Versions() {
+			for name, sets := range variations {
+				t.Run(p.Name+"/"+v+"/"+name, func(t *testing.T) {
+					dir := renderDir(t, render.Inputs{Profile: p.Name, Version: v, Sets: sets, NodeIP: "10.20.30.40"})
+					r := run(t, dir)
+					if errs := errorsOf(r); len(errs) > 0 {
+						t.Errorf("errors on our own render:\n%s", strings.Join(errs, "\n"))
+					}
+					if r.Inferred.NodeIP != "10.20.30.40" {
+						t.Errorf("inferred node IP %q, want 10.20.30.40", r.Inferred.NodeIP)
+					}
+				})
+			}
+		}
+	}
+}
+
+// A case is one broken directory and the exact findings it must produce.
+type caseFile struct {
+	// Base: render (ours, edited), reference (DeepFlow's package),
+	// seed003 (DeepFlow's package converted as seed 003), or dir:NAME
+	// (testdata/dirs/NAME as committed).
+	Base    string   `yaml:"base"`
+	Profile string   `yaml:"profile"`
+	Sets    []string `yaml:"sets"`
+	Edits   []struct {
+		File    string   `yaml:"file"`
+		Replace []string `yaml:"replace"` // old, new, old, new, …
+	} `yaml:"edits"`
+	Want []string `yaml:"want"`
+	// Golden names a JSON golden file under testdata/golden.
+	Golden string `yaml:"golden"`
+}
+
+func buildCase(t *testing.T, c *caseFile) string {
+	t.Helper()
+	var dir string
+	switch {
+	case c.Base == "render":
+		dir = renderDir(t, render.Inputs{Profile: c.Profile, Sets: c.Sets})
+	case c.Base == "reference":
+		dir = copyReference(t)
+	case c.Base == "seed003":
+		dir = copyReference(t)
+		seed003(t, dir, "192.168.101.116")
+	case strings.HasPrefix(c.Base, "dir:"):
+		dir = filepath.Join("testdata", "dirs", strings.TrimPrefix(c.Base, "dir:"))
+	default:
+		t.Fatalf("unknown base %q", c.Base)
+	}
+	for _, e := range c.Edits {
+		edit(t, dir, e.File, e.Replace...)
+	}
+	return dir
+}
+
+func TestCorpus(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "cases", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no cases: %v", err)
+	}
+	sort.Strings(files)
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c caseFile
+			dec := yaml.NewDecoder(bytes.NewReader(b))
+			dec.KnownFields(true)
+			if err := dec.Decode(&c); err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			dir := buildCase(t, &c)
+			r := run(t, dir)
+			var got []string
+			for _, f := range r.Findings {
+				got = append(got, line(f))
+			}
+			if strings.Join(got, "\n") != strings.Join(c.Want, "\n") {
+				t.Errorf("findings differ\n--- got\n%s\n--- want\n%s", yamlList(got), yamlList(c.Want))
+			}
+			if c.Golden != "" {
+				var buf bytes.Buffer
+				if err := r.WriteJSON(&buf); err != nil {
+					t.Fatal(err)
+				}
+				golden := filepath.Join("testdata", "golden", c.Golden)
+				if *update {
+					writeFile(t, golden, buf.Bytes())
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run with -update to create it)", err)
+				}
+				if !bytes.Equal(buf.Bytes(), want) {
+					t.Errorf("JSON differs from %s (run with -update if intended):\n%s", golden, buf.String())
+				}
+			}
+		})
+	}
+}
+
+func yamlList(s []string) string {
+	var b strings.Builder
+	for _, x := range s {
+		q, _ := json.Marshal(x)
+		fmt.Fprintf(&b, "  - %s\n", q)
+	}
+	return b.String()
+}

@@ -1,0 +1,691 @@
+package check
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/render"
+)
+
+// model is one directory under review: what was read, what was inferred
+// from it, the topology a consistent deployment with those settings has,
+// and the findings so far.
+type model struct {
+	d        *layout.Dir
+	findings []Finding
+
+	network render.Network
+	nodeIP  string
+	// nodeIPFrom is where nodeIP was read, for messages.
+	nodeIPFrom layout.Value
+	version    string
+
+	// names is a topology resolved only for the stack's service and
+	// container names, which do not depend on settings.
+	names *render.Topology
+	// topo is the expected wiring for the inferred settings.
+	topo *render.Topology
+	// src says where each listener's port was read: "mysql/mysql" → my.cnf.
+	src map[string]layout.Value
+	// dsExposed: MySQL or ClickHouse listens beyond loopback (host) or is
+	// published (bridge).
+	mysqlExposed, chExposed bool
+	// grafanaHostPort is Grafana's port on the node.
+	grafanaHostPort int
+}
+
+func newModel(d *layout.Dir) *model {
+	names, err := render.NewTopology(&render.Settings{Network: render.Bridge,
+		MySQL:      render.MySQLSettings{Port: 30130},
+		ClickHouse: render.ClickHouseSettings{TCPPort: 9000, HTTPPort: 8123, InterserverPort: 9009},
+		Grafana:    render.GrafanaSettings{Port: 3000}})
+	if err != nil {
+		panic("check: the default topology does not resolve: " + err.Error())
+	}
+	return &model{d: d, names: names, src: map[string]layout.Value{}}
+}
+
+func (m *model) add(sev Severity, v layout.Value, file, rule, fix, format string, a ...any) {
+	if file == "" {
+		file = v.File
+	}
+	m.findings = append(m.findings, Finding{Severity: sev, File: file, Line: v.Line, Rule: rule,
+		Message: fmt.Sprintf(format, a...), Fix: fix})
+}
+
+func (m *model) errorf(v layout.Value, rule, fix, format string, a ...any) {
+	m.add(Error, v, "", rule, fix, format, a...)
+}
+
+func (m *model) warnf(v layout.Value, rule, fix, format string, a ...any) {
+	m.add(Warning, v, "", rule, fix, format, a...)
+}
+
+// at is a location without a value: a file, and a line when known.
+func at(file string, line int) layout.Value { return layout.Value{File: file, Line: line} }
+
+func (m *model) run() {
+	m.fileErrors()
+	m.inferNetwork()
+	m.inferNodeIP()
+	m.inferVersion()
+	m.composeRules()
+	m.buildTopology()
+	m.wiringRules()
+	m.agentRules()
+	m.nodeIPRules()
+	m.secretRules()
+	m.exposureRules()
+	m.placeholderRules()
+	m.imageRules()
+	m.groupConfigRules()
+	m.processAgentRules()
+}
+
+func (m *model) inferred() Inferred {
+	in := Inferred{Network: string(m.network), NodeIP: m.nodeIP, Version: m.version}
+	if t := m.topo; t != nil {
+		p := t.AgentPorts()
+		in.Ports = Ports{
+			MySQL:           mustL(&t.MySQL, render.LMySQL).Port,
+			ClickHouseTCP:   mustL(&t.ClickHouse, render.LTCP).Port,
+			ClickHouseHTTP:  mustL(&t.ClickHouse, render.LHTTP).Port,
+			Grafana:         mustL(&t.Grafana, render.LWeb).HostPort,
+			AgentController: p.Controller,
+			AgentIngester:   p.Ingester,
+			CtlAPI:          p.API,
+		}
+	}
+	return in
+}
+
+func mustL(c *render.Component, name string) render.Listener {
+	l, err := c.L(name)
+	if err != nil {
+		panic("check: " + err.Error())
+	}
+	return l
+}
+
+func (m *model) fileErrors() {
+	d := m.d
+	for _, e := range d.Errors {
+		m.errorf(at(e.File, lineOf(e.Err)), "parse", "correct the syntax so "+e.File+" parses",
+			"%s cannot be read: %v", e.File, e.Err)
+	}
+	if d.Compose == nil {
+		if !d.Has(layout.Compose) {
+			m.errorf(at(layout.Compose, 0), "missing-file", "run the check on the directory that holds docker-compose.yaml",
+				"there is no %s here, so nothing says how the stack runs", layout.Compose)
+		}
+		return
+	}
+	for _, c := range []*layout.ComposeFile{d.Compose, d.AgentCompose} {
+		if c != nil && c.LoadErr != nil {
+			m.errorf(at(c.File, lineOf(c.LoadErr)), "compose-load", "edit "+c.File+" until `docker compose config` accepts it",
+				"compose cannot load this file: %v", c.LoadErr)
+		}
+	}
+}
+
+// service returns the compose service of a component, by service name or,
+// when renamed, by container name.
+func (m *model) service(c *render.Component) *layout.Service {
+	cf := m.d.Compose
+	if s := cf.Service(c.Service); s != nil {
+		return s
+	}
+	if cf == nil {
+		return nil
+	}
+	for _, s := range cf.Services {
+		if s.Container.Val == c.Container {
+			return s
+		}
+	}
+	return nil
+}
+
+func (m *model) inferNetwork() {
+	m.network = render.Bridge
+	if s := m.service(&m.names.Server); s != nil {
+		if s.NetworkMode.Val == "host" {
+			m.network = render.Host
+		}
+		return
+	}
+	host, other := 0, 0
+	for _, c := range m.names.Components() {
+		if s := m.service(c); s != nil {
+			if s.NetworkMode.Val == "host" {
+				host++
+			} else {
+				other++
+			}
+		}
+	}
+	if host > other {
+		m.network = render.Host
+		return
+	}
+	if host == 0 && other == 0 {
+		// No compose file to go by: the agent side still says which
+		// ports it expects.
+		if v, ok := m.d.AgentYAML.Get("controller-port"); ok && v.Val == "20035" {
+			m.network = render.Host
+		}
+	}
+}
+
+func isIP(s string) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Zone() == "" && !a.IsUnspecified()
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
+// inferNodeIP takes the node IP from .env, the way the stack itself gets
+// it, and falls back to the server's environment and the agent files.
+func (m *model) inferNodeIP() {
+	var cands []layout.Value
+	if v, ok := m.d.Env.Get("NODE_IP_FOR_DEEPFLOW"); ok {
+		cands = append(cands, v)
+	}
+	if s := m.service(&m.names.Server); s != nil {
+		if v, ok := s.Env["K8S_NODE_IP_FOR_DEEPFLOW"]; ok {
+			cands = append(cands, v)
+		}
+	}
+	cands = append(cands, m.d.AgentYAML.Strings("controller-ips")...)
+	for _, k := range []string{"global.communication.proxy_controller_ip", "global.communication.ingester_ip", "proxy_controller_ip", "analyzer_ip"} {
+		if v, ok := m.d.GroupConfig.Get(k); ok {
+			cands = append(cands, v)
+		}
+	}
+	for _, v := range cands {
+		if isIP(v.Val) && !isLoopback(v.Val) {
+			a, _ := netip.ParseAddr(v.Val)
+			m.nodeIP, m.nodeIPFrom = a.String(), v
+			return
+		}
+	}
+}
+
+var versionRE = regexp.MustCompile(`^v?(\d+)\.(\d+)`)
+
+func (m *model) inferVersion() {
+	if v, ok := m.d.Env.Get("DEEPFLOW_VERSION"); ok && versionRE.MatchString(v.Val) {
+		m.version = v.Val
+		return
+	}
+	if s := m.service(&m.names.Server); s != nil {
+		if _, tag, _ := splitImage(s.Image.Val); versionRE.MatchString(tag) {
+			m.version = tag
+		}
+	}
+}
+
+// legacyGroupConfig reports whether the version uses v6.5's group-config
+// layout; ok is false when the version is unknown.
+func (m *model) legacyGroupConfig() (legacy, ok bool) {
+	mm := versionRE.FindStringSubmatch(m.version)
+	if mm == nil {
+		return false, false
+	}
+	// The catalog knows each release line's format; past it, v6.6 is
+	// where the sectioned layout began.
+	if r, err := render.LookupRelease("v" + mm[1] + "." + mm[2]); err == nil && r.GroupConfigFormat != "" {
+		return r.GroupConfigFormat == "legacy", true
+	}
+	major, _ := strconv.Atoi(mm[1])
+	minor, _ := strconv.Atoi(mm[2])
+	return major < 6 || (major == 6 && minor < 6), true
+}
+
+func atoi(s string) (int, bool) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	return n, err == nil && n > 0 && n < 65536
+}
+
+// portClaim is one file's statement of a listener's port.
+type portClaim struct {
+	v    layout.Value
+	port int
+	what string // the key as a person would name it, for messages
+}
+
+// settle decides a listener's port: what the listener's own file says,
+// unless every one of at least two consumers agrees on another value, in
+// which case the listener's file is the odd one out and is reported
+// alone. Consumers that disagree with the settled port are reported.
+func (m *model) settle(name, component string, listener portClaim, def int, consumers []portClaim) int {
+	port := def
+	if listener.v.Present() {
+		port = listener.port
+	}
+	var agreeing []portClaim
+	for _, c := range consumers {
+		if c.v.Present() {
+			agreeing = append(agreeing, c)
+		}
+	}
+	if listener.v.Present() && len(agreeing) >= 2 {
+		all := true
+		for _, c := range agreeing {
+			if c.port != agreeing[0].port {
+				all = false
+			}
+		}
+		if all && agreeing[0].port != port {
+			var who []string
+			for _, c := range agreeing {
+				who = append(who, c.what)
+			}
+			m.errorf(listener.v, "port-mismatch", fmt.Sprintf("set %s to %d", listener.what, agreeing[0].port),
+				"%s listens on port %d here, but %s all use %d", name, port, joinAnd(who), agreeing[0].port)
+			return agreeing[0].port
+		}
+	}
+	where := "DeepFlow's default"
+	if listener.v.Present() {
+		where = fmt.Sprintf("%s:%d", listener.v.File, listener.v.Line)
+	}
+	for _, c := range agreeing {
+		if c.port != port {
+			m.errorf(c.v, "port-mismatch", fmt.Sprintf("set %s to %d", c.what, port),
+				"%s uses port %d for %s, but %s listens on %d (%s)", c.what, c.port, name, component, port, where)
+		}
+	}
+	return port
+}
+
+func joinAnd(s []string) string {
+	switch len(s) {
+	case 0:
+		return ""
+	case 1:
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
+// endpoint is a host and port a consumer names.
+type endpoint struct {
+	v          layout.Value // where it is written
+	host, port string
+	hasPort    bool
+	what       string // the key, for messages
+}
+
+var urlRE = regexp.MustCompile(`^(?:[a-zA-Z][a-zA-Z0-9+.-]*://)?(\[[^\]]*\]|[^:/\[\]]*)(:([^/]*))?(?:/.*)?$`)
+
+// splitHostPort reads "host", "host:port" or "scheme://host:port/path".
+func splitHostPort(s string) (host, port string, hasPort bool) {
+	mm := urlRE.FindStringSubmatch(strings.TrimSpace(s))
+	if mm == nil {
+		return s, "", false
+	}
+	return strings.Trim(mm[1], "[]"), mm[3], mm[2] != ""
+}
+
+// consumers lists every address a config file names, per listener.
+type wireRef struct {
+	ep        endpoint
+	component *render.Component
+	listener  string
+	// hostOnly: the consumer takes a host and a fixed port.
+	hostOnly bool
+}
+
+func (m *model) wireRefs() []wireRef {
+	d, t := m.d, m.names
+	var refs []wireRef
+	yamlRef := func(f *layout.YAMLFile, prefix string, c *render.Component, l string) {
+		h, okh := f.Get(prefix + ".host")
+		p, okp := f.Get(prefix + ".port")
+		if !okh && !okp {
+			return
+		}
+		if okh {
+			refs = append(refs, wireRef{ep: endpoint{v: h, host: h.Val, what: prefix + ".host"}, component: c, listener: l, hostOnly: true})
+		}
+		if okp {
+			refs = append(refs, wireRef{ep: endpoint{v: p, port: p.Val, hasPort: true, what: prefix + ".port"}, component: c, listener: l})
+		}
+	}
+	yamlRef(d.ServerYAML, "controller.mysql", &t.MySQL, render.LMySQL)
+	for _, p := range []string{"controller.clickhouse", "ingester.ckdb", "querier.clickhouse"} {
+		yamlRef(d.ServerYAML, p, &t.ClickHouse, render.LTCP)
+	}
+	yamlRef(d.ServerYAML, "querier.deepflow-app", &t.App, render.LApp)
+	yamlRef(d.AppYAML, "app.controller", &t.Server, render.LController)
+	yamlRef(d.AppYAML, "app.querier", &t.Server, render.LQuerier)
+	if v, ok := d.GrafanaINI.Get("database", "host"); ok && m.grafanaUsesMySQL() {
+		v.Val = m.grafanaExpand(v)
+		h, p, hp := splitHostPort(v.Val)
+		refs = append(refs, wireRef{ep: endpoint{v: v, host: h, port: p, hasPort: hp, what: "[database] host"}, component: &t.MySQL, listener: render.LMySQL})
+	}
+	if g := m.service(&t.Grafana); g != nil {
+		for _, e := range []struct {
+			key      string
+			c        *render.Component
+			l        string
+			hostOnly bool
+		}{
+			{"DEEPFLOW_REQUEST_URL", &t.Server, render.LQuerier, false},
+			{"DEEPFLOW_TRACEURL", &t.App, render.LApp, false},
+			{"MYSQL_URL", &t.MySQL, render.LMySQL, false},
+			{"CLICKHOUSE_SERVER", &t.ClickHouse, render.LTCP, true},
+		} {
+			v, ok := g.Env[e.key]
+			if !ok {
+				continue
+			}
+			h, p, hp := splitHostPort(v.Val)
+			if e.hostOnly {
+				p, hp = "", false
+			}
+			refs = append(refs, wireRef{ep: endpoint{v: v, host: h, port: p, hasPort: hp, what: "Grafana's " + e.key}, component: e.c, listener: e.l, hostOnly: e.hostOnly})
+		}
+	}
+	return refs
+}
+
+func (m *model) grafanaUsesMySQL() bool {
+	v, ok := m.d.GrafanaINI.Get("database", "type")
+	return !ok || v.Val == "mysql"
+}
+
+var grafanaRefRE = regexp.MustCompile(`\$__env\{([^}]*)\}|\$\{([^}]*)\}`)
+
+// grafanaExpand resolves Grafana's $__env{X} and ${X} against Grafana's
+// container environment, as Grafana does when it reads grafana.ini.
+func (m *model) grafanaExpand(v layout.Value) string {
+	env := m.serviceEnv(&m.names.Grafana)
+	return grafanaRefRE.ReplaceAllStringFunc(v.Raw, func(s string) string {
+		mm := grafanaRefRE.FindStringSubmatch(s)
+		name := mm[1] + mm[2]
+		return env[name]
+	})
+}
+
+// grafanaRefs names the variables a grafana.ini value refers to.
+func grafanaRefs(raw string) []string {
+	var out []string
+	for _, mm := range grafanaRefRE.FindAllStringSubmatch(raw, -1) {
+		out = append(out, mm[1]+mm[2])
+	}
+	return out
+}
+
+// serviceEnv is a component's container environment after interpolation.
+func (m *model) serviceEnv(c *render.Component) map[string]string {
+	env := map[string]string{}
+	if s := m.service(c); s != nil {
+		for k, v := range s.Env {
+			env[k] = v.Val
+		}
+	}
+	return env
+}
+
+// buildTopology settles every listener's port and resolves the expected
+// wiring with render's own topology.
+func (m *model) buildTopology() {
+	d, n := m.d, m.names
+	refs := m.wireRefs()
+	consumersOf := func(c *render.Component, l string) []portClaim {
+		var out []portClaim
+		for _, r := range refs {
+			if r.component == c && r.listener == l && r.ep.hasPort {
+				p, ok := atoi(r.ep.port)
+				if !ok {
+					m.errorf(r.ep.v, "port-mismatch", "write a port number from 1 to 65535",
+						"%s has %q where a port number belongs", r.ep.what, r.ep.port)
+					continue
+				}
+				out = append(out, portClaim{v: r.ep.v, port: p, what: r.ep.what})
+			}
+		}
+		return out
+	}
+	claim := func(v layout.Value, ok bool, what string) portClaim {
+		if !ok {
+			return portClaim{}
+		}
+		p, good := atoi(v.Val)
+		if !good {
+			m.errorf(v, "port-mismatch", "write a port number from 1 to 65535", "%s is %q, not a port number", what, v.Val)
+			return portClaim{}
+		}
+		return portClaim{v: v, port: p, what: what}
+	}
+	cnf := func(key string) portClaim {
+		v, ok := d.MyCnf.Get("mysqld", key)
+		return claim(v, ok, "port in [mysqld] of "+layout.MyCnf)
+	}
+	xmlPort := func(p string) portClaim {
+		e := d.ClickHouseConf.Find(p)
+		if e == nil {
+			return portClaim{}
+		}
+		return claim(d.ClickHouseConf.Value(e, p), true, "<"+p+"> in "+layout.ClickHouseConf)
+	}
+	yamlPort := func(f *layout.YAMLFile, key, file string) portClaim {
+		v, ok := f.Get(key)
+		return claim(v, ok, key+" in "+file)
+	}
+
+	mysqlL := cnf("port")
+	if c, ok := d.MyCnf.Get("client", "port"); ok && mysqlL.v.Present() && c.Val != mysqlL.v.Val {
+		m.warnf(c, "port-mismatch", "set port="+mysqlL.v.Val+" in [client] too",
+			"[client] port is %s but [mysqld] port is %s; the mysql client inside the container dials the wrong port", c.Val, mysqlL.v.Val)
+	}
+	mysqlPort := m.settle("MySQL", "MySQL", mysqlL, 3306, consumersOf(&n.MySQL, render.LMySQL))
+	tcpL := xmlPort("tcp_port")
+	tcpConsumers := consumersOf(&n.ClickHouse, render.LTCP)
+	chTCP := m.settle("ClickHouse's native TCP port", "ClickHouse", tcpL, 9000, tcpConsumers)
+	if e := d.ClickHouseConf.Find("remote_servers/df_cluster/shard/replica/port"); e != nil {
+		v := d.ClickHouseConf.Value(e, "remote_servers/df_cluster/shard/replica/port")
+		if p, ok := atoi(v.Val); ok && p != chTCP {
+			m.errorf(v, "port-mismatch", fmt.Sprintf("set <port>%d</port> in the df_cluster replica", chTCP),
+				"the df_cluster replica dials ClickHouse itself on %d, but ClickHouse listens on %d", p, chTCP)
+		}
+	}
+	chHTTP := 8123
+	if c := xmlPort("http_port"); c.v.Present() {
+		chHTTP = c.port
+	}
+	chInter := 9009
+	if c := xmlPort("interserver_http_port"); c.v.Present() {
+		chInter = c.port
+	}
+	querier := m.settle("deepflow-server's querier", "deepflow-server", yamlPort(d.ServerYAML, "querier.listen-port", layout.ServerYAML), 0, consumersOf(&n.Server, render.LQuerier))
+	controller := m.settle("deepflow-server's controller", "deepflow-server", yamlPort(d.ServerYAML, "controller.listen-port", layout.ServerYAML), 0, consumersOf(&n.Server, render.LController))
+	app := m.settle("deepflow-app", "deepflow-app", yamlPort(d.AppYAML, "app.listen-port", layout.AppYAML), 0, consumersOf(&n.App, render.LApp))
+	grpc := 0
+	if c := yamlPort(d.ServerYAML, "controller.grpc-port", layout.ServerYAML); c.v.Present() {
+		grpc = c.port
+	}
+
+	// Grafana: its own port inside, and on the node.
+	grafana := 3000
+	if v, ok := d.GrafanaINI.Get("server", "http_port"); ok {
+		if p, good := atoi(m.grafanaExpand(v)); good {
+			grafana = p
+		}
+	}
+	if v, ok := envOf(m.service(&n.Grafana), "GF_SERVER_HTTP_PORT"); ok {
+		if p, good := atoi(v.Val); good {
+			grafana = p
+		}
+	}
+	m.grafanaHostPort = grafana
+	if m.network == render.Bridge {
+		m.grafanaHostPort = 0
+		if s := m.service(&n.Grafana); s != nil {
+			for _, p := range s.Ports {
+				if int(p.Target) == grafana {
+					if hp, ok := atoi(p.Published); ok {
+						m.grafanaHostPort = hp
+					}
+				}
+			}
+		}
+		if m.grafanaHostPort == 0 {
+			m.grafanaHostPort = grafana
+		}
+	}
+
+	// Which datastores are reachable beyond the stack.
+	if m.network == render.Host {
+		m.mysqlExposed = !isLoopback(m.mysqlBind().Val)
+		m.chExposed = false
+		for _, h := range m.clickhouseBinds() {
+			if !isLoopback(h.Val) {
+				m.chExposed = true
+			}
+		}
+	} else {
+		m.mysqlExposed = published(m.service(&n.MySQL))
+		m.chExposed = published(m.service(&n.ClickHouse))
+	}
+
+	s := render.Settings{Network: m.network, NodeIP: m.nodeIP,
+		MySQL:      render.MySQLSettings{Port: mysqlPort},
+		ClickHouse: render.ClickHouseSettings{TCPPort: chTCP, HTTPPort: chHTTP, InterserverPort: chInter},
+		Grafana:    render.GrafanaSettings{Port: m.grafanaHostPort}}
+	// Datastores may differ in exposure; take each from the topology
+	// resolved with its own choice.
+	resolve := func(expose bool) *render.Topology {
+		s2 := s
+		s2.Expose.Datastores = expose
+		t, err := render.NewTopology(&s2)
+		if errors.Is(err, render.ErrTopology) {
+			t = m.resolveDespiteClash(s2)
+		}
+		return t
+	}
+	t := resolve(m.mysqlExposed)
+	t.ClickHouse = resolve(m.chExposed).ClickHouse
+	// Listeners whose port DeepFlow's images fix, unless a file moved them.
+	setPort := func(c *render.Component, name string, port int, src layout.Value) {
+		for i := range c.Listeners {
+			if c.Listeners[i].Name == name {
+				if port != 0 {
+					if m.network == render.Host {
+						c.Listeners[i].HostPort = port
+					}
+					c.Listeners[i].Port = port
+				}
+				m.src[c.Key+"/"+name] = src
+			}
+		}
+	}
+	setPort(&t.Server, render.LQuerier, querier, m.portSrc(d.ServerYAML, "querier.listen-port"))
+	setPort(&t.Server, render.LController, controller, m.portSrc(d.ServerYAML, "controller.listen-port"))
+	setPort(&t.Server, render.LGRPC, grpc, m.portSrc(d.ServerYAML, "controller.grpc-port"))
+	setPort(&t.Server, render.LIngester, 0, at(layout.ServerYAML, 0))
+	setPort(&t.Server, render.LProfile, 0, at(layout.ServerYAML, 0))
+	setPort(&t.App, render.LApp, app, m.portSrc(d.AppYAML, "app.listen-port"))
+	setPort(&t.MySQL, render.LMySQL, 0, mysqlL.v)
+	setPort(&t.ClickHouse, render.LTCP, 0, tcpL.v)
+	setPort(&t.ClickHouse, render.LHTTP, 0, xmlPort("http_port").v)
+	setPort(&t.ClickHouse, render.LInterserver, 0, xmlPort("interserver_http_port").v)
+	gv, _ := d.GrafanaINI.Get("server", "http_port")
+	if !gv.Present() {
+		gv = at(layout.GrafanaINI, 0)
+	}
+	setPort(&t.Grafana, render.LWeb, 0, gv)
+	m.topo = t
+	m.clashRules()
+}
+
+func (m *model) portSrc(f *layout.YAMLFile, key string) layout.Value {
+	if v, ok := f.Get(key); ok {
+		return v
+	}
+	if f != nil {
+		return at(f.File, 0)
+	}
+	return layout.Value{}
+}
+
+// resolveDespiteClash resolves a topology whose ports clash: render
+// refuses those, so it resolves with stand-in ports that cannot clash and
+// puts the real ones back, letting the review report the clash and still
+// check everything else.
+func (m *model) resolveDespiteClash(s render.Settings) *render.Topology {
+	real := map[int]int{1: s.MySQL.Port, 2: s.ClickHouse.TCPPort, 3: s.ClickHouse.HTTPPort, 4: s.ClickHouse.InterserverPort, 5: s.Grafana.Port}
+	s.MySQL.Port, s.ClickHouse.TCPPort, s.ClickHouse.HTTPPort, s.ClickHouse.InterserverPort, s.Grafana.Port = 1, 2, 3, 4, 5
+	t, err := render.NewTopology(&s)
+	if err != nil {
+		panic("check: stand-in ports still clash: " + err.Error())
+	}
+	for _, c := range []*render.Component{&t.MySQL, &t.ClickHouse, &t.Grafana} {
+		for i := range c.Listeners {
+			l := &c.Listeners[i]
+			if p, ok := real[l.Port]; ok {
+				l.Port = p
+			}
+			if p, ok := real[l.HostPort]; ok {
+				l.HostPort = p
+			}
+		}
+	}
+	return t
+}
+
+func published(s *layout.Service) bool {
+	if s == nil {
+		return false
+	}
+	for _, p := range s.Ports {
+		if p.Published != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// envOf returns one variable of a service's environment.
+func envOf(s *layout.Service, key string) (layout.Value, bool) {
+	if s == nil {
+		return layout.Value{}, false
+	}
+	v, ok := s.Env[key]
+	return v, ok
+}
+
+// mysqlBind is where MySQL listens: my.cnf's bind-address, else MySQL's
+// default of every interface.
+func (m *model) mysqlBind() layout.Value {
+	if v, ok := m.d.MyCnf.Get("mysqld", "bind-address"); ok {
+		return v
+	}
+	return layout.Value{File: layout.MyCnf, Line: m.d.MyCnf.SectionLine("mysqld"), Key: "[mysqld] bind-address", Val: "*"}
+}
+
+// clickhouseBinds are ClickHouse's listen_host entries. Without any, the
+// image's own config.d listens on every interface.
+func (m *model) clickhouseBinds() []layout.Value {
+	var out []layout.Value
+	for _, e := range m.d.ClickHouseConf.FindAll("listen_host") {
+		out = append(out, m.d.ClickHouseConf.Value(e, "listen_host"))
+	}
+	if len(out) == 0 && m.d.ClickHouseConf != nil {
+		out = append(out, layout.Value{File: layout.ClickHouseConf, Line: m.d.ClickHouseConf.Root.Line, Key: "<listen_host>", Val: "0.0.0.0"})
+	}
+	return out
+}

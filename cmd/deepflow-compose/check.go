@@ -1,0 +1,58 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/deepflow-compose/deepflow-compose/check"
+)
+
+func newCheckCmd() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "check DIR",
+		Short: "Review a DeepFlow compose deployment directory for inconsistencies",
+		Long: `check reads a directory in DeepFlow's compose package layout (rendered by
+deepflow-compose, DeepFlow's own package, or converted by hand), infers the
+network mode, node IP, ports and secrets from it, and reports every
+inconsistency with its file, line, what is wrong and the exact fix.
+
+Exit status: 0 when clean or only warnings, 1 when there are errors, 2 when
+the directory cannot be read. --output json prints {"findings": [...],
+"summary": {...}, "inferred": {...}}; see the check package documentation.`,
+		Example: `  deepflow-compose check deepflow
+  deepflow-compose check deepflow-docker-compose --output json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return &exitError{code: 2, err: fmt.Errorf("--output %q: want text or json", output)}
+			}
+			r, err := check.Run(args[0], check.Options{Context: cmd.Context()})
+			if err != nil {
+				if errors.Is(err, check.ErrUnreadable) {
+					return &exitError{code: 2, err: err}
+				}
+				return &exitError{code: 2, err: err}
+			}
+			w := cmd.OutOrStdout()
+			if output == "json" {
+				err = r.WriteJSON(w)
+			} else {
+				err = r.WriteText(w)
+			}
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			if r.HasErrors() {
+				return errSilent{code: 1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func init() { rootCmd.AddCommand(newCheckCmd()) }
