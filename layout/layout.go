@@ -35,6 +35,12 @@ const (
 	AgentYAML      = "agent/deepflow-agent.yaml"
 	GroupConfig    = "agent/agent-group-config.yaml"
 	AgentCompose   = "agent/docker-compose.yaml"
+	// Agent files of process agents and Kubernetes process mode.
+	AgentUnit             = "agent/deepflow-agent.service"
+	AgentDomain           = "agent/domain-agent-sync.yaml"
+	AgentWatcherValues    = "agent/values-watcher.yaml"
+	AgentClusterRoleRules = "agent/clusterrole-rules.yaml"
+	NextSteps             = "NEXT-STEPS.md"
 )
 
 // ErrParse marks a file its format's parser rejected.

@@ -1,54 +1,83 @@
 package render
 
 import (
-	"strconv"
-	"strings"
+	"errors"
+	"fmt"
 
-	"gopkg.in/yaml.v3"
+	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 )
 
-// groupConfig renders the agent-group-config in the sectioned (v6.6+)
-// format: where agents send data and reach the controller, in this network
-// mode.
-func groupConfig(d *Data) (string, error) {
-	comm := mapping(
-		"ingester_ip", str(d.W.AgentIngester.Host),
-		"ingester_port", integer(d.W.AgentIngester.Port),
-		"proxy_controller_ip", str(d.W.AgentController.Host),
-		"proxy_controller_port", integer(d.W.AgentController.Port),
-	)
-	doc := mapping("global", mapping("communication", comm))
-	if d.T.Network == Host {
+// DeepFlow's own private ranges, which an explicit local_ip_ranges replaces
+// and so must repeat (seed 003).
+var defaultLocalIPRanges = []string{
+	"10.0.0.0/8",
+	"172.16.0.0/12",
+	"192.168.0.0/16",
+	"169.254.0.0/15",
+	"224.0.0.0-240.255.255.255",
+}
+
+// agentSide fills what the agent files need: the group config in this
+// version's format, the ClusterRole rules of extra Kubernetes resources and
+// the server's local ranges. It returns notices for the user.
+func agentSide(d *Data) ([]string, error) {
+	s := d.S
+	format, err := agentcfg.ParseFormat(d.R.GroupConfigFormat)
+	if err != nil {
+		return nil, err
+	}
+	d.GroupConfigFormat = format
+	cfg, err := agentcfg.Render(format, agentcfg.Input{
+		GroupID: s.Agent.GroupID,
+		Communication: agentcfg.Communication{
+			IngesterIP: d.W.AgentIngester.Host, IngesterPort: d.W.AgentIngester.Port,
+			ControllerIP: d.W.AgentController.Host, ControllerPort: d.W.AgentController.Port,
+		},
 		// Agents on host networking report the host's own resources (seed 003).
-		doc.Content = append(doc.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "inputs"},
-			mapping("resources", mapping("private_cloud", mapping("hypervisor_resource_enabled", boolean(true)))))
+		HypervisorResourceEnabled: d.T.Network == Host,
+		// Process agents on Kubernetes nodes still sync their workloads.
+		WorkloadResourceSyncEnabled: s.Agent.Mode == AgentProcess,
+		Group:                       s.Agent.Group,
+	})
+	var notices []string
+	switch {
+	case errors.Is(err, agentcfg.ErrGroupIDRequired):
+		// A legacy config is incomplete without vtap_group_id; rather than
+		// write a placeholder, leave it out until the ID exists.
+		notices = append(notices, fmt.Sprintf("DeepFlow %s's agent-group-config must name its group, so agent/agent-group-config.yaml is not written yet: "+
+			"create the group (NEXT-STEPS.md step 4), then render again with --set agent.groupID=<its g-… ID>", s.Version))
+	case err != nil:
+		return nil, err
+	default:
+		d.GroupConfig = string(cfg)
 	}
-	var b strings.Builder
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(doc); err != nil {
-		return "", err
+	rules, err := agentcfg.ClusterRoleRules(s.Agent.Group)
+	if err != nil {
+		return nil, err
 	}
-	return b.String(), enc.Close()
-}
-
-func mapping(kv ...any) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.MappingNode}
-	for i := 0; i < len(kv); i += 2 {
-		k := kv[i].(string)
-		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, kv[i+1].(*yaml.Node))
+	d.ClusterRoleRules = string(rules)
+	if s.Agent.Mode == AgentProcess || len(s.Agent.Subnets) > 0 {
+		d.LocalIPRanges = append(append([]string{}, defaultLocalIPRanges...), s.Agent.Subnets...)
 	}
-	return n
+	return notices, nil
 }
 
-func str(s string) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s, Style: yaml.DoubleQuotedStyle}
-}
-
-func integer(i int) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(i)}
-}
-
-func boolean(b bool) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(b)}
+// wanted says whether an output file belongs to this render.
+func wanted(path string, d *Data) bool {
+	switch path {
+	case "agent/docker-compose.yaml":
+		return d.S.Agent.Mode == AgentContainer
+	case "agent/deepflow-agent.service":
+		return d.S.Agent.Mode == AgentProcess
+	case "agent/domain-agent-sync.yaml":
+		// Kubernetes process agents join the cluster's own domain.
+		return d.S.Agent.Kubernetes.ClusterName == ""
+	case "agent/values-watcher.yaml":
+		return d.S.Agent.Kubernetes.ClusterName != ""
+	case "agent/clusterrole-rules.yaml":
+		return d.ClusterRoleRules != ""
+	case "agent/agent-group-config.yaml":
+		return d.GroupConfig != ""
+	}
+	return true
 }

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"path"
 	"strconv"
+	"strings"
+
+	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 )
 
 // Env names the variables .env defines and the compose file interpolates.
@@ -75,8 +78,15 @@ type Data struct {
 	// CtlAPIPortFlag is " --api-port N" when deepflow-ctl's default port is
 	// not the one this network mode exposes, else "".
 	CtlAPIPortFlag string
-	// GroupConfig is the agent-group-config document body.
-	GroupConfig string
+	// GroupConfig is the agent-group-config document body, empty when it
+	// cannot be complete yet.
+	GroupConfig       string
+	GroupConfigFormat agentcfg.Format
+	// ClusterRoleRules are the extra rules the agent's ClusterRole needs
+	// for the Kubernetes resources the group config watches.
+	ClusterRoleRules string
+	// AgentImageRepo is the agent image without its tag.
+	AgentImageRepo string
 	// PodIP is what deepflow-server takes as its own pod address in
 	// STANDALONE mode.
 	PodIP string
@@ -98,6 +108,7 @@ func newData(s *Settings, prof *Profile, t *Topology, sec Secrets) (*Data, error
 	}
 	d := &Data{S: s, T: t, R: r, Images: r.images(s.Registry), Env: envNames, Secrets: sec, Profile: prof.Name,
 		PodIP: loopback, NTP: Endpoint{Host: defaultNTPHost, Port: ntpPort}, CtlDefaultAPIPort: CtlDefaultAPIPort}
+	d.AgentImageRepo = d.Images.Agent[:strings.LastIndex(d.Images.Agent, ":")]
 	d.ClickHouseNetworks = []string{"::/0"}
 	if t.ClickHouse.mustL(LTCP).Bind == loopback {
 		d.ClickHouseNetworks = []string{"::1", loopback}

@@ -28,8 +28,8 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"invalid IP", Inputs{NodeIP: "10.0.0.300"}, `invalid settings: nodeIP: "10.0.0.300" is not an IP address`, ErrSettings},
 		{"unspecified IP", Inputs{NodeIP: "0.0.0.0"}, `invalid settings: nodeIP: 0.0.0.0 is the unspecified address; agents need one they can dial`, ErrSettings},
-		{"unknown profile", Inputs{Profile: "swarm"}, `unknown profile "swarm" (available: bridge, host-network)`, ErrUnknownProfile},
-		{"unknown version", Inputs{Version: "v5.0"}, `invalid settings: version: unknown version "v5.0" (supported: v6.6, v7.0, v7.1)`, ErrSettings},
+		{"unknown profile", Inputs{Profile: "swarm"}, `unknown profile "swarm" (available: bridge, host-network, process-agent)`, ErrUnknownProfile},
+		{"unknown version", Inputs{Version: "v5.0"}, `invalid settings: version: unknown version "v5.0" (supported: v6.5, v6.6, v7.0, v7.1)`, ErrSettings},
 		{"unknown --set key", Inputs{Sets: []string{"mysql.prot=1"}}, `--set mysql.prot=1: invalid settings: unknown key "mysql.prot"`, ErrSettings},
 		{"unknown file key", Inputs{ValuesFiles: []string{typo}}, typo + `: invalid settings: line 3: unknown key "prot"`, ErrSettings},
 		{"wrong type in file", Inputs{ValuesFiles: []string{wrongType}}, wrongType + ": invalid settings: line 2: cannot unmarshal !!str `web` into an integer", ErrSettings},

@@ -40,6 +40,11 @@ var goldenCases = []struct {
 	{"host-network", Inputs{Profile: "host-network"}},
 	{"host-network-exposed", Inputs{Profile: "hostNetwork", Version: "v6.6",
 		Sets: []string{"expose.datastores=true", "mysql.port=30131", "grafana.port=3001", "agent.groupID=g-TE8la86jlZ"}}},
+	{"process-agent", Inputs{Profile: "process-agent", Sets: []string{"agent.subnets=[100.42.32.0/24]"}}},
+	{"process-agent-kubernetes", Inputs{Profile: "process-agent", ValuesFiles: []string{"testdata/values/recipes.yaml"},
+		Sets: []string{"network=host", "agent.kubernetes.clusterName=process-example", "agent.kubernetes.clusterID=d-J8Uv7wE0EC"}}},
+	{"v6.5-process-agent-without-group", Inputs{Profile: "process-agent", Version: "v6.5"}},
+	{"v6.5-recipes", Inputs{Profile: "bridge", Version: "v6.5", ValuesFiles: []string{"testdata/values/recipes.yaml"}}},
 }
 
 // TestGolden compares every rendered file, byte for byte, with

@@ -157,7 +157,36 @@ func (in *Inputs) Settings() (*Settings, *Profile, error) {
 var (
 	projectNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 	timezoneRE    = regexp.MustCompile(`^[A-Za-z0-9_+\-/]+$`)
+	groupIDRE     = regexp.MustCompile(`^g-[A-Za-z0-9]+$`)
+	clusterIDRE   = regexp.MustCompile(`^d-[A-Za-z0-9]+$`)
+	groupNameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-]*$`)
 )
+
+// checkSubnet accepts a network in CIDR form or an a-b address range, the
+// two forms local_ip_ranges takes.
+func checkSubnet(s string) error {
+	if from, to, ok := strings.Cut(s, "-"); ok {
+		a, errA := netip.ParseAddr(from)
+		b, errB := netip.ParseAddr(to)
+		switch {
+		case errA != nil || errB != nil:
+			return fmt.Errorf("%q is not an address range like 10.1.0.0-10.1.255.255", s)
+		case a.Is4() != b.Is4():
+			return fmt.Errorf("%q mixes IPv4 and IPv6", s)
+		case b.Less(a):
+			return fmt.Errorf("%q ends before it starts", s)
+		}
+		return nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return fmt.Errorf("%q is neither a CIDR like 100.42.32.0/24 nor a range like 10.1.0.0-10.1.255.255", s)
+	}
+	if p.Masked() != p {
+		return fmt.Errorf("%q has host bits set; the network is %s", s, p.Masked())
+	}
+	return nil
+}
 
 // Validate checks every setting and normalises the version spelling. It
 // does not check nodeIP's presence: the caller fills it from the default
@@ -230,6 +259,31 @@ func (s *Settings) Validate() error {
 		if err := checkSecretText(p.v); err != nil {
 			bad(p.key, "%v", err)
 		}
+	}
+	switch s.Agent.Mode {
+	case AgentContainer, AgentProcess:
+	default:
+		bad("agent.mode", "%q must be container or process", s.Agent.Mode)
+	}
+	if s.Agent.GroupID != "" && !groupIDRE.MatchString(s.Agent.GroupID) {
+		bad("agent.groupID", "%q is not an agent group ID like g-TE8la86jlZ", s.Agent.GroupID)
+	}
+	if !groupNameRE.MatchString(s.Agent.DomainName) {
+		bad("agent.domainName", "%q must be letters, digits, '-', '_' or '.'", s.Agent.DomainName)
+	}
+	if !groupNameRE.MatchString(s.Agent.GroupName) {
+		bad("agent.groupName", "%q must be letters, digits, '-', '_' or '.'", s.Agent.GroupName)
+	}
+	for i, sn := range s.Agent.Subnets {
+		if err := checkSubnet(sn); err != nil {
+			bad(fmt.Sprintf("agent.subnets[%d]", i), "%v", err)
+		}
+	}
+	if k := s.Agent.Kubernetes; k.ClusterName != "" && !groupNameRE.MatchString(k.ClusterName) {
+		bad("agent.kubernetes.clusterName", "%q must be letters, digits, '-', '_' or '.'", k.ClusterName)
+	}
+	if k := s.Agent.Kubernetes; k.ClusterID != "" && !clusterIDRE.MatchString(k.ClusterID) {
+		bad("agent.kubernetes.clusterID", "%q is not a kubernetes-cluster-id like d-J8Uv7wE0EC", k.ClusterID)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", ErrSettings, strings.Join(errs, "; "))

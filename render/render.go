@@ -48,6 +48,8 @@ type Plan struct {
 	NodeIPFrom string
 	// Generated lists the secrets created by this render.
 	Generated []string
+	// Notices are things the user must know about this render.
+	Notices []string
 }
 
 // Files holding a secret literal are readable by their owner only; every
@@ -96,7 +98,7 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	p.Images = d.Images
-	if d.GroupConfig, err = groupConfig(d); err != nil {
+	if p.Notices, err = agentSide(d); err != nil {
 		return nil, err
 	}
 	root, outputs, err := loadTemplates()
@@ -104,6 +106,9 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	for _, out := range outputs {
+		if !wanted(out, d) {
+			continue
+		}
 		data, err := execute(root, out, d)
 		if err != nil {
 			return nil, err

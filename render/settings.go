@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 )
 
 // Network is how the server stack's containers are networked.
@@ -63,15 +65,43 @@ type ExposeSettings struct {
 	Datastores bool `yaml:"datastores"`
 }
 
+// Agent modes.
+const (
+	AgentContainer = "container"
+	AgentProcess   = "process"
+)
+
 // AgentSettings configures the agent side.
 type AgentSettings struct {
+	// Mode is how the agent runs on a monitored host: "container" (host
+	// network and pid) or "process" (a systemd service).
+	Mode string `yaml:"mode"`
 	// Privileged replaces the capability list; engines older than 20.10.10
 	// need it.
 	Privileged bool `yaml:"privileged"`
+	// Subnets are the agents' networks (CIDR or a-b range) the server must
+	// treat as local, added to DeepFlow's private ranges.
+	Subnets    []string           `yaml:"subnets"`
+	Kubernetes KubernetesSettings `yaml:"kubernetes"`
+	// Group holds the agent-group-config recipes.
+	Group agentcfg.Group `yaml:"group"`
 	// GroupName is the agent group NEXT-STEPS creates.
 	GroupName string `yaml:"groupName"`
 	// GroupID is the ID deepflow-server gave that group (g-…), once known.
 	GroupID string `yaml:"groupID"`
+	// DomainName names the agent_sync domain agents register under.
+	DomainName string `yaml:"domainName"`
+}
+
+// KubernetesSettings are for agents running as processes on the nodes of a
+// Kubernetes cluster, beside a deepflow-agent that only watches its API.
+type KubernetesSettings struct {
+	// ClusterName turns on Kubernetes process mode (clusterNAME of the
+	// deepflow-agent chart).
+	ClusterName string `yaml:"clusterName"`
+	// ClusterID is the kubernetes-cluster-id deepflow-server gave the
+	// cluster, once known.
+	ClusterID string `yaml:"clusterID"`
 }
 
 // A Layer is one source of settings, kept as a YAML tree so maps can be

@@ -11,6 +11,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"gopkg.in/yaml.v3"
 
+	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 	"github.com/deepflow-compose/deepflow-compose/layout"
 )
 
@@ -55,13 +56,20 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 		return fmt.Errorf("%w: %v", ErrValidation, err)
 	}
 	checkCompose(proj, d, fail)
-	if _, err := layout.LoadCompose(ctx, dir, layout.AgentCompose, get(layout.AgentCompose), nil, d.T.Agent.Service); err != nil {
-		return fmt.Errorf("%w: %v", ErrValidation, err)
+	if f := p.File(layout.AgentCompose); f != nil {
+		if _, err := layout.LoadCompose(ctx, dir, layout.AgentCompose, f.Data, nil, d.T.Agent.Service); err != nil {
+			return fmt.Errorf("%w: %v", ErrValidation, err)
+		}
 	}
 
 	yamls := map[string]*yaml.Node{}
-	for _, name := range []string{layout.ServerYAML, layout.AppYAML, layout.AgentYAML, layout.GroupConfig} {
-		n, err := layout.YAML(name, get(name))
+	for _, name := range []string{layout.ServerYAML, layout.AppYAML, layout.AgentYAML,
+		layout.GroupConfig, layout.AgentDomain, layout.AgentWatcherValues, layout.AgentClusterRoleRules} {
+		f := p.File(name)
+		if f == nil {
+			continue // optional per profile; required files were checked by get
+		}
+		n, err := layout.YAML(name, f.Data)
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrValidation, err)
 		}
@@ -108,10 +116,27 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 	expectYAML(layout.AppYAML, "app.querier.port", itoa(w.AppToQuerier.Port))
 	expectYAML(layout.AgentYAML, "controller-ips", w.AgentController.Host)
 	expectYAML(layout.AgentYAML, "controller-port", itoa(w.AgentController.Port))
-	expectYAML(layout.GroupConfig, "global.communication.ingester_ip", w.AgentIngester.Host)
-	expectYAML(layout.GroupConfig, "global.communication.ingester_port", itoa(w.AgentIngester.Port))
-	expectYAML(layout.GroupConfig, "global.communication.proxy_controller_ip", w.AgentController.Host)
-	expectYAML(layout.GroupConfig, "global.communication.proxy_controller_port", itoa(w.AgentController.Port))
+	for _, name := range []string{layout.ServerYAML, layout.AppYAML, layout.AgentYAML} {
+		get(name)
+	}
+	if f := p.File(layout.GroupConfig); f != nil {
+		if err := agentcfg.Validate(d.GroupConfigFormat, f.Data); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrValidation, layout.GroupConfig, err)
+		}
+		keys := groupConfigKeys[d.GroupConfigFormat]
+		expectYAML(layout.GroupConfig, keys[0], w.AgentIngester.Host)
+		expectYAML(layout.GroupConfig, keys[1], itoa(w.AgentIngester.Port))
+		expectYAML(layout.GroupConfig, keys[2], w.AgentController.Host)
+		expectYAML(layout.GroupConfig, keys[3], itoa(w.AgentController.Port))
+	}
+	if d.LocalIPRanges != nil {
+		expectYAML(layout.ServerYAML, "controller.genesis.local_ip_ranges", strings.Join(d.LocalIPRanges, ","))
+	}
+	if f := p.File(layout.AgentUnit); f != nil {
+		if _, err := layout.INI(layout.AgentUnit, f.Data); err != nil {
+			return fmt.Errorf("%w: %v", ErrValidation, err)
+		}
+	}
 
 	for _, name := range []string{layout.MyCnf, layout.GrafanaINI} {
 		f, err := layout.INI(name, get(name))
@@ -159,6 +184,14 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 		return fmt.Errorf("%w:\n  %s", ErrValidation, strings.Join(problems, "\n  "))
 	}
 	return nil
+}
+
+// groupConfigKeys name the ingester IP and port and the controller IP and
+// port in each group-config format.
+var groupConfigKeys = map[agentcfg.Format][4]string{
+	agentcfg.Sectioned: {"global.communication.ingester_ip", "global.communication.ingester_port",
+		"global.communication.proxy_controller_ip", "global.communication.proxy_controller_port"},
+	agentcfg.Legacy: {"analyzer_ip", "analyzer_port", "proxy_controller_ip", "proxy_controller_port"},
 }
 
 // checkCompose checks what compose-go loaded against the topology, including
