@@ -147,6 +147,12 @@ func newData(s *Settings, prof *Profile, t *Topology, sec Secrets) (*Data, error
 		CtlAPI:              ex(&t.Server, LController),
 		GrafanaWeb:          ex(&t.Grafana, LWeb),
 	}
+	if s.Agent.ControllerPort != 0 {
+		d.W.AgentController.Port = s.Agent.ControllerPort
+	}
+	if s.Agent.IngesterPort != 0 {
+		d.W.AgentIngester.Port = s.Agent.IngesterPort
+	}
 	d.Listen = Listen{
 		MySQL:                 lis(&t.MySQL, LMySQL),
 		ClickHouseTCP:         lis(&t.ClickHouse, LTCP),

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 )
 
 // TestBadInput: each bad input fails with exactly this message, wraps the
@@ -43,6 +45,14 @@ func TestBadInput(t *testing.T) {
 		{"newline in password", Inputs{Sets: []string{"mysql.password=a\nb"}}, `invalid settings: mysql.password: must not contain control characters such as newlines or tabs`, ErrSettings},
 		{"host port clash", Inputs{Profile: "host-network", Sets: []string{"mysql.port=20416"}}, `invalid topology: mysql (mysql) and server (querier) both bind node port 20416`, ErrTopology},
 		{"published port clash", Inputs{Sets: []string{"grafana.port=30417"}}, `invalid topology: server (controller) and grafana (web) both bind node port 30417`, ErrTopology},
+		{"bad subnet", Inputs{Sets: []string{"agent.subnets=[100.42.32.0/24, 100.42.33.7/24, 10.0.0.9-10.0.0.1, lan]"}},
+			`invalid settings: agent.subnets[1]: "100.42.33.7/24" has host bits set; the network is 100.42.33.0/24; ` +
+				`agent.subnets[2]: "10.0.0.9-10.0.0.1" ends before it starts; ` +
+				`agent.subnets[3]: "lan" is neither a CIDR like 100.42.32.0/24 nor a range like 10.1.0.0-10.1.255.255`, ErrSettings},
+		{"unknown recipe key", Inputs{Sets: []string{"agent.group.processTopology.enable=true"}}, `--set agent.group.processTopology.enable=true: invalid settings: unknown key "agent.group.processTopology.enable"`, ErrSettings},
+		{"bad recipe value", Inputs{Sets: []string{"agent.group.kubernetesResources.presets=[rancher]"}}, `agent.group.kubernetesResources.presets[0]: "rancher" is not one of openshift, openkruise`, agentcfg.ErrEnum},
+		{"bad group ID", Inputs{Sets: []string{"agent.groupID=TE8la86jlZ"}}, `invalid settings: agent.groupID: "TE8la86jlZ" is not an agent group ID like g-TE8la86jlZ`, ErrSettings},
+		{"bad agent mode", Inputs{Sets: []string{"agent.mode=daemonset"}}, `invalid settings: agent.mode: "daemonset" must be container or process`, ErrSettings},
 		{"clickhouse ports clash", Inputs{Profile: "host-network", Sets: []string{"clickhouse.httpPort=9000"}}, `invalid topology: clickhouse (tcp) and clickhouse (http) both bind node port 9000`, ErrTopology},
 	}
 	for _, tc := range cases {

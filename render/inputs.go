@@ -243,6 +243,20 @@ func (s *Settings) Validate() error {
 			bad(p.key, "%d is out of range 1-65535", p.v)
 		}
 	}
+	for _, p := range []struct {
+		key string
+		v   int
+	}{
+		{"agent.controllerPort", s.Agent.ControllerPort},
+		{"agent.ingesterPort", s.Agent.IngesterPort},
+	} {
+		if p.v == 0 {
+			continue // from the topology
+		}
+		if p.v < 1 || p.v > 65535 {
+			bad(p.key, "%d is out of range 1-65535", p.v)
+		}
+	}
 	if s.Grafana.AdminUser == "" {
 		bad("grafana.adminUser", "must not be empty")
 	} else if err := checkSecretText(s.Grafana.AdminUser); err != nil {

@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/deepflow-compose/deepflow-compose/layout"
 )
@@ -27,6 +28,8 @@ type Options struct {
 	// DetectNodeIP finds the node IP when no setting gives one; it returns
 	// the address and a description of where it came from.
 	DetectNodeIP func() (ip, from string, err error)
+
+	agentOnly bool
 }
 
 // File is one rendered file.
@@ -62,6 +65,29 @@ var secretFiles = map[string]bool{
 // ErrNoNodeIP is returned when no node IP is set and none can be found.
 var ErrNoNodeIP = errors.New("no node IP")
 
+// AgentDir is where a deployment keeps the agent side.
+const AgentDir = "agent/"
+
+// PrepareAgent renders only the agent side, for one more monitored host:
+// the files of the deployment's agent/ folder, at the top of OutDir.
+// NodeIP is the server's address.
+func PrepareAgent(ctx context.Context, opts Options) (*Plan, error) {
+	opts.agentOnly = true
+	p, err := Prepare(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	var files []File
+	for _, f := range p.Files {
+		if rest, ok := strings.CutPrefix(f.Path, AgentDir); ok {
+			f.Path = rest
+			files = append(files, f)
+		}
+	}
+	p.Files, p.Generated = files, nil
+	return p, nil
+}
+
 // Prepare resolves the settings, renders every file in memory and
 // validates the result. Nothing is written.
 func Prepare(ctx context.Context, opts Options) (*Plan, error) {
@@ -83,8 +109,13 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 			return nil, err
 		}
 	}
-	sec, generated, err := resolveSecrets(s, opts)
-	if err != nil {
+	var sec Secrets
+	var generated []string
+	if opts.agentOnly {
+		// The agent side holds no secret; the server's files are rendered
+		// only to validate the wiring and are not written.
+		sec = Secrets{MySQL: "unused", ClickHouse: "unused", Grafana: "unused"}
+	} else if sec, generated, err = resolveSecrets(s, opts); err != nil {
 		return nil, err
 	}
 	p.Generated = generated

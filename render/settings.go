@@ -89,6 +89,11 @@ type AgentSettings struct {
 	GroupName string `yaml:"groupName"`
 	// GroupID is the ID deepflow-server gave that group (g-…), once known.
 	GroupID string `yaml:"groupID"`
+	// ControllerPort and IngesterPort override the server ports agents dial
+	// (0: what the server's network mode exposes), e.g. behind a load
+	// balancer.
+	ControllerPort int `yaml:"controllerPort"`
+	IngesterPort   int `yaml:"ingesterPort"`
 	// DomainName names the agent_sync domain agents register under.
 	DomainName string `yaml:"domainName"`
 }
@@ -193,7 +198,7 @@ func ParseSet(arg string) (Layer, error) {
 		return Layer{}, fmt.Errorf("%s: %w: %v", src, ErrSettings, err)
 	}
 	if err := strictDecode(raw, new(Settings)); err != nil {
-		if ft.Kind() == reflect.Struct {
+		if ft.Kind() == reflect.Struct || ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct {
 			return Layer{}, fmt.Errorf("%s: %w: %s is a group of settings; set one of its keys, like %s.<key>=…", src, ErrSettings, key, key)
 		}
 		return Layer{}, fmt.Errorf("%s: %w: %s: %q is not %s", src, ErrSettings, key, value, kindName(ft))
@@ -299,6 +304,9 @@ func cleanYAMLErr(err error) string {
 func settingType(path []string) (reflect.Type, bool) {
 	t := reflect.TypeOf(Settings{})
 	for _, name := range path {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
 		if t.Kind() != reflect.Struct {
 			return nil, false
 		}
@@ -318,6 +326,9 @@ func settingType(path []string) (reflect.Type, bool) {
 }
 
 func kindName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	switch t.Kind() {
 	case reflect.Int:
 		return "an integer"

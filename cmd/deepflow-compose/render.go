@@ -93,6 +93,9 @@ func runRender(ctx context.Context, stdout, stderr io.Writer, o renderOptions) e
 		printChanges(stdout, changes)
 		return nil
 	}
+	for _, n := range plan.Notices {
+		fmt.Fprintln(stderr, "Note:", n)
+	}
 	changes, err := plan.Write(o.force)
 	if err != nil {
 		return err

@@ -1,0 +1,123 @@
+package render
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/deepflow-compose/deepflow-compose/agentcfg"
+	"github.com/deepflow-compose/deepflow-compose/layout"
+)
+
+// TestEveryRecipeEveryVersion renders the full recipe set for every
+// version and profile; each group config is validated against its
+// version's schema inside Prepare, and checked here once more.
+func TestEveryRecipeEveryVersion(t *testing.T) {
+	for _, v := range Versions() {
+		for _, profile := range []string{"bridge", "host-network", "process-agent"} {
+			p := prepare(t, Inputs{Profile: profile, Version: v, ValuesFiles: []string{"testdata/values/recipes.yaml"}}, "x")
+			f := p.File(layout.GroupConfig)
+			if f == nil {
+				t.Fatalf("%s %s: no group config although agent.groupID is set", v, profile)
+			}
+			r, _ := LookupRelease(v)
+			format, _ := agentcfg.ParseFormat(r.GroupConfigFormat)
+			if err := agentcfg.Validate(format, f.Data); err != nil {
+				t.Errorf("%s %s: %v", v, profile, err)
+			}
+			wantPort := map[string]string{"bridge": "30035", "host-network": "20035", "process-agent": "30035"}[profile]
+			if !strings.Contains(string(f.Data), "proxy_controller_port: "+wantPort) {
+				t.Errorf("%s %s: group config does not carry controller port %s", v, profile, wantPort)
+			}
+			if p.File(layout.AgentClusterRoleRules) == nil {
+				t.Errorf("%s %s: Kubernetes resources set but no clusterrole-rules.yaml", v, profile)
+			}
+		}
+	}
+}
+
+func TestLegacyWithoutGroupIDWritesNoPlaceholder(t *testing.T) {
+	p := prepare(t, Inputs{Profile: "process-agent", Version: "v6.5"}, "x")
+	if p.File(layout.GroupConfig) != nil {
+		t.Error("a v6.5 group config was written without agent.groupID")
+	}
+	if len(p.Notices) != 1 || !strings.Contains(p.Notices[0], "--set agent.groupID=") {
+		t.Errorf("notices %q do not tell the user to render again with the group ID", p.Notices)
+	}
+	next := string(p.File(layout.NextSteps).Data)
+	if !strings.Contains(next, "Render again with `--set agent.groupID=…`") {
+		t.Error("NEXT-STEPS.md does not say to render again with the group ID")
+	}
+}
+
+func TestProcessAgentServerSide(t *testing.T) {
+	p := prepare(t, Inputs{Profile: "process-agent", Sets: []string{"agent.subnets=[100.42.32.0/24, 10.9.0.1-10.9.0.9]", "agent.groupID=g-TE8la86jlZ"}}, "x")
+	server, err := layout.YAML(layout.ServerYAML, p.File(layout.ServerYAML).Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ranges []string
+	for _, n := range layout.Get(server, "controller.genesis.local_ip_ranges").Content {
+		ranges = append(ranges, n.Value)
+	}
+	want := append(append([]string{}, defaultLocalIPRanges...), "100.42.32.0/24", "10.9.0.1-10.9.0.9")
+	if strings.Join(ranges, " ") != strings.Join(want, " ") {
+		t.Errorf("local_ip_ranges %v, want %v", ranges, want)
+	}
+	if n := layout.Get(server, "controller.trisolaris.trident-type-for-unkonw-vtap"); n == nil || n.Value != "3" {
+		t.Error("trident-type-for-unkonw-vtap is not 3")
+	}
+	agent, _ := layout.YAML(layout.AgentYAML, p.File(layout.AgentYAML).Data)
+	if n := layout.Get(agent, "vtap-group-id-request"); n == nil || n.Value != "g-TE8la86jlZ" {
+		t.Error("agent file lacks vtap-group-id-request")
+	}
+	if p.File(layout.AgentUnit) == nil || p.File(layout.AgentDomain) == nil || p.File(layout.AgentCompose) != nil {
+		t.Error("process agents need the unit and the domain file, and no agent compose file")
+	}
+	unit, err := layout.INI(layout.AgentUnit, p.File(layout.AgentUnit).Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unit.Section("Service").Key("Restart").String() != "always" || unit.Section("Service").Key("LimitNOFILE").String() == "" {
+		t.Error("the unit does not restart always with a file limit")
+	}
+	group := string(p.File(layout.GroupConfig).Data)
+	if !strings.Contains(group, "workload_resource_sync_enabled: true") {
+		t.Error("process agents' group config lacks workload_resource_sync_enabled: true")
+	}
+	// The next steps follow the legacy-host order.
+	next := string(p.File(layout.NextSteps).Data)
+	order := []string{"domain create -f agent/domain-agent-sync.yaml", "agent-group create", "agent-group-config create g-TE8la86jlZ",
+		"localinstall", "cp agent/deepflow-agent.yaml /etc/deepflow-agent.yaml", "systemctl enable --now deepflow-agent"}
+	at := 0
+	for _, step := range order {
+		i := strings.Index(next[at:], step)
+		if i < 0 {
+			t.Fatalf("NEXT-STEPS.md lacks %q after the previous step", step)
+		}
+		at += i
+	}
+}
+
+func TestPrepareAgent(t *testing.T) {
+	p, err := PrepareAgent(context.Background(), Options{Inputs: Inputs{NodeIP: "10.1.2.3",
+		Sets: []string{"network=host", "agent.mode=process", "agent.groupID=g-TE8la86jlZ"}}, OutDir: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range p.Files {
+		names = append(names, f.Path)
+		if strings.Contains(string(f.Data), "unused") {
+			t.Errorf("%s carries the placeholder secret", f.Path)
+		}
+	}
+	want := "agent-group-config.yaml deepflow-agent.service deepflow-agent.yaml domain-agent-sync.yaml"
+	if strings.Join(names, " ") != want {
+		t.Errorf("agent files %v, want %s", names, want)
+	}
+	agent, _ := layout.YAML("deepflow-agent.yaml", p.File("deepflow-agent.yaml").Data)
+	if layout.Get(agent, "controller-port").Value != "20035" || layout.Get(agent, "controller-ips").Content[0].Value != "10.1.2.3" {
+		t.Error("agent file does not point at 10.1.2.3:20035")
+	}
+}
