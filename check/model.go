@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -217,9 +218,55 @@ func (m *model) inferNodeIP() {
 		if isIP(v.Val) && !isLoopback(v.Val) {
 			a, _ := netip.ParseAddr(v.Val)
 			m.nodeIP, m.nodeIPFrom = a.String(), v
-			return
+			break
 		}
 	}
+	m.settleNodeIP()
+}
+
+// settleNodeIP reports .env alone when every other file that names the
+// node IP (at least two) agrees on another one: .env is then the file
+// that changed, and the others are judged against their common value.
+func (m *model) settleNodeIP() {
+	env, ok := m.d.Env.Get("NODE_IP_FOR_DEEPFLOW")
+	if !ok || m.nodeIPFrom != env {
+		return
+	}
+	var others []layout.Value
+	others = append(others, m.d.AgentYAML.Strings("controller-ips")...)
+	for _, k := range []string{"global.communication.proxy_controller_ip", "global.communication.ingester_ip", "proxy_controller_ip", "analyzer_ip"} {
+		if v, ok := m.d.GroupConfig.Get(k); ok {
+			others = append(others, v)
+		}
+	}
+	if m.network == render.Host {
+		for _, r := range m.wireRefs() {
+			if isIP(r.ep.host) && !isLoopback(r.ep.host) && !strings.Contains(r.ep.v.Raw, "NODE_IP_FOR_DEEPFLOW") {
+				others = append(others, layout.Value{File: r.ep.v.File, Line: r.ep.v.Line, Val: r.ep.host})
+			}
+		}
+	}
+	if len(others) < 2 {
+		return
+	}
+	var files []string
+	seen := map[string]bool{}
+	for _, v := range others {
+		if v.Val != others[0].Val || !isIP(v.Val) {
+			return
+		}
+		if !seen[v.File] {
+			seen[v.File] = true
+			files = append(files, v.File)
+		}
+	}
+	if others[0].Val == m.nodeIP {
+		return
+	}
+	sort.Strings(files)
+	m.errorf(env, "node-ip", "set NODE_IP_FOR_DEEPFLOW="+others[0].Val+", or re-render with the new node IP so every file changes",
+		"NODE_IP_FOR_DEEPFLOW is %s, but %s all use %s", env.Val, joinAnd(files), others[0].Val)
+	m.nodeIP, m.nodeIPFrom = others[0].Val, others[0]
 }
 
 var versionRE = regexp.MustCompile(`^v?(\d+)\.(\d+)`)

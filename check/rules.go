@@ -363,7 +363,8 @@ func (m *model) nodeIPRules() {
 	case e.Val == "" && strings.Contains(e.Raw, "NODE_IP_FOR_DEEPFLOW"):
 		m.errorf(e, "node-ip", "set NODE_IP_FOR_DEEPFLOW in .env",
 			"K8S_NODE_IP_FOR_DEEPFLOW comes from NODE_IP_FOR_DEEPFLOW, which .env does not set")
-	case hasPlaceholder(e.Val) || m.nodeIP == "":
+	case hasPlaceholder(e.Val) || m.nodeIP == "" || strings.Contains(e.Raw, "NODE_IP_FOR_DEEPFLOW"):
+		// It follows .env, which is judged on its own.
 	case e.Val != m.nodeIP:
 		m.errorf(e, "node-ip", fmt.Sprintf("set K8S_NODE_IP_FOR_DEEPFLOW: %s, or better ${NODE_IP_FOR_DEEPFLOW}", m.nodeIP),
 			"deepflow-server's K8S_NODE_IP_FOR_DEEPFLOW is %s, but the node IP is %s (%s:%d)", e.Val, m.nodeIP, m.nodeIPFrom.File, m.nodeIPFrom.Line)
