@@ -94,6 +94,60 @@ func (r *Release) images(registry string) Images {
 	}
 }
 
+// ImageKeys are the components whose image can be overridden, as
+// images.<key> names them.
+var ImageKeys = []string{"mysql", "clickhouse", "server", "app", "grafana", "grafanaInit", "grafanaInitDsDh", "agent"}
+
+func (im *Images) field(key string) *string {
+	switch key {
+	case "mysql":
+		return &im.MySQL
+	case "clickhouse":
+		return &im.ClickHouse
+	case "server":
+		return &im.Server
+	case "app":
+		return &im.App
+	case "grafana":
+		return &im.Grafana
+	case "grafanaInit":
+		return &im.GrafanaInit
+	case "grafanaInitDsDh":
+		return &im.GrafanaInitDsDh
+	case "agent":
+		return &im.Agent
+	}
+	return nil
+}
+
+// ResolveImages pins every image of a release under registry, then applies
+// single-image overrides.
+func ResolveImages(s *Settings) (Images, error) {
+	r, err := LookupRelease(s.Version)
+	if err != nil {
+		return Images{}, err
+	}
+	im := r.images(s.Registry)
+	for k, v := range s.Images {
+		f := im.field(k)
+		if f == nil {
+			return Images{}, fmt.Errorf("%w: images.%s: unknown component (one of %s)", ErrSettings, k, strings.Join(ImageKeys, ", "))
+		}
+		*f = v
+	}
+	return im, nil
+}
+
+// Named returns the images keyed by component, in ImageKeys order.
+func (im Images) Named() [][2]string {
+	var out [][2]string
+	for _, k := range ImageKeys {
+		c := im
+		out = append(out, [2]string{k, *c.field(k)})
+	}
+	return out
+}
+
 // List returns every image, sorted, without duplicates.
 func (im Images) List() []string {
 	all := []string{im.MySQL, im.ClickHouse, im.Server, im.App, im.Grafana, im.GrafanaInit, im.GrafanaInitDsDh, im.Agent}

@@ -85,8 +85,8 @@ type Data struct {
 	// ClusterRoleRules are the extra rules the agent's ClusterRole needs
 	// for the Kubernetes resources the group config watches.
 	ClusterRoleRules string
-	// AgentImageRepo is the agent image without its tag.
-	AgentImageRepo string
+	// AgentImageRepo and AgentImageTag split the agent image for Helm.
+	AgentImageRepo, AgentImageTag string
 	// PodIP is what deepflow-server takes as its own pod address in
 	// STANDALONE mode.
 	PodIP string
@@ -106,9 +106,21 @@ func newData(s *Settings, prof *Profile, t *Topology, sec Secrets) (*Data, error
 	if err != nil {
 		return nil, err
 	}
-	d := &Data{S: s, T: t, R: r, Images: r.images(s.Registry), Env: envNames, Secrets: sec, Profile: prof.Name,
+	images, err := ResolveImages(s)
+	if err != nil {
+		return nil, err
+	}
+	d := &Data{S: s, T: t, R: r, Images: images, Env: envNames, Secrets: sec, Profile: prof.Name,
 		PodIP: loopback, NTP: Endpoint{Host: defaultNTPHost, Port: ntpPort}, CtlDefaultAPIPort: CtlDefaultAPIPort}
-	d.AgentImageRepo = d.Images.Agent[:strings.LastIndex(d.Images.Agent, ":")]
+	if s.Offline {
+		// No way out: agents and the server take time from a host the
+		// operator runs, the node itself unless told otherwise.
+		d.NTP.Host = s.NTPServer
+		if d.NTP.Host == "" {
+			d.NTP.Host = t.NodeIP
+		}
+	}
+	d.AgentImageRepo, d.AgentImageTag = splitImage(d.Images.Agent)
 	d.ClickHouseNetworks = []string{"::/0"}
 	if t.ClickHouse.mustL(LTCP).Bind == loopback {
 		d.ClickHouseNetworks = []string{"::1", loopback}
@@ -183,6 +195,17 @@ func newData(s *Settings, prof *Profile, t *Topology, sec Secrets) (*Data, error
 		GrafanaProvDatasources: path.Join(dd, "grafana/provisioning/datasources"),
 	}
 	return d, nil
+}
+
+// splitImage splits a reference into repository and tag (or digest).
+func splitImage(ref string) (repo, tag string) {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		return ref[:i], ref[i+1:]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		return ref[:i], ref[i+1:]
+	}
+	return ref, "latest"
 }
 
 // publish lists a component's "host:container" port mappings under bridge.

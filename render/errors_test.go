@@ -53,6 +53,9 @@ func TestBadInput(t *testing.T) {
 		{"bad recipe value", Inputs{Sets: []string{"agent.group.kubernetesResources.presets=[rancher]"}}, `agent.group.kubernetesResources.presets[0]: "rancher" is not one of openshift, openkruise`, agentcfg.ErrEnum},
 		{"bad group ID", Inputs{Sets: []string{"agent.groupID=TE8la86jlZ"}}, `invalid settings: agent.groupID: "TE8la86jlZ" is not an agent group ID like g-TE8la86jlZ`, ErrSettings},
 		{"bad agent mode", Inputs{Sets: []string{"agent.mode=daemonset"}}, `invalid settings: agent.mode: "daemonset" must be container or process`, ErrSettings},
+		{"bad image overrides", Inputs{Sets: []string{"images.foo=x:1", "images.server=nope"}},
+			`invalid settings: images.foo: unknown component (one of mysql, clickhouse, server, app, grafana, grafanaInit, grafanaInitDsDh, agent); ` +
+				`images.server: "nope" is not an image reference with a tag or digest, like registry/name:tag`, ErrSettings},
 		{"clickhouse ports clash", Inputs{Profile: "host-network", Sets: []string{"clickhouse.httpPort=9000"}}, `invalid topology: clickhouse (tcp) and clickhouse (http) both bind node port 9000`, ErrTopology},
 	}
 	for _, tc := range cases {

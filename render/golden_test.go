@@ -44,6 +44,7 @@ var goldenCases = []struct {
 	{"process-agent-kubernetes", Inputs{Profile: "process-agent", ValuesFiles: []string{"testdata/values/recipes.yaml"},
 		Sets: []string{"network=host", "agent.kubernetes.clusterName=process-example", "agent.kubernetes.clusterID=d-J8Uv7wE0EC"}}},
 	{"v6.5-process-agent-without-group", Inputs{Profile: "process-agent", Version: "v6.5"}},
+	{"offline-mirror", Inputs{Profile: "host-network", Sets: []string{"offline=true", "registry=harbor.local/deepflow", "images.agent=harbor.local/agents/deepflow-agent:v7.1.2"}}},
 	{"v6.5-recipes", Inputs{Profile: "bridge", Version: "v6.5", ValuesFiles: []string{"testdata/values/recipes.yaml"}}},
 }
 

@@ -158,9 +158,21 @@ var (
 	projectNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 	timezoneRE    = regexp.MustCompile(`^[A-Za-z0-9_+\-/]+$`)
 	groupIDRE     = regexp.MustCompile(`^g-[A-Za-z0-9]+$`)
+	// A pinned reference: name, then a tag or a digest.
+	imageRefRE = regexp.MustCompile(`^[a-z0-9]+([._/:-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`)
+	hostRE     = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$`)
 	clusterIDRE   = regexp.MustCompile(`^d-[A-Za-z0-9]+$`)
 	groupNameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-]*$`)
 )
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
 
 // checkSubnet accepts a network in CIDR form or an a-b address range, the
 // two forms local_ip_ranges takes.
@@ -273,6 +285,16 @@ func (s *Settings) Validate() error {
 		if err := checkSecretText(p.v); err != nil {
 			bad(p.key, "%v", err)
 		}
+	}
+	for _, k := range sortedKeys(s.Images) {
+		if (&Images{}).field(k) == nil {
+			bad("images."+k, "unknown component (one of %s)", strings.Join(ImageKeys, ", "))
+		} else if !imageRefRE.MatchString(s.Images[k]) {
+			bad("images."+k, "%q is not an image reference with a tag or digest, like registry/name:tag", s.Images[k])
+		}
+	}
+	if s.NTPServer != "" && !hostRE.MatchString(s.NTPServer) {
+		bad("ntpServer", "%q is not a host name or IP address", s.NTPServer)
 	}
 	switch s.Agent.Mode {
 	case AgentContainer, AgentProcess:

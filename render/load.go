@@ -51,6 +51,10 @@ func Load(dir string) (*Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
+	images, err := ResolveImages(&s)
+	if err != nil {
+		return nil, err
+	}
 	data, err := os.ReadFile(filepath.Join(dir, layout.Env))
 	if err != nil {
 		return nil, err
@@ -60,5 +64,5 @@ func Load(dir string) (*Deployment, error) {
 		return nil, err
 	}
 	return &Deployment{Dir: dir, Profile: m.Profile, Settings: &s, Topology: t, Release: r,
-		Images: r.images(s.Registry), ProjectName: env[envNames.ProjectName], Env: env}, nil
+		Images: images, ProjectName: env[envNames.ProjectName], Env: env}, nil
 }

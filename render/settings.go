@@ -34,6 +34,16 @@ type Settings struct {
 	Timezone    string  `yaml:"timezone"`
 	ProjectName string  `yaml:"projectName"`
 
+	// Images overrides single image references, by component: mysql,
+	// clickhouse, server, app, grafana, grafanaInit, grafanaInitDsDh, agent.
+	Images map[string]string `yaml:"images"`
+	// Offline prepares the stack for a host with no way out: time from
+	// NTPServer, no update checks.
+	Offline bool `yaml:"offline"`
+	// NTPServer is the time source deepflow-server hands agents when
+	// offline (default: the node IP).
+	NTPServer string `yaml:"ntpServer"`
+
 	MySQL      MySQLSettings      `yaml:"mysql"`
 	ClickHouse ClickHouseSettings `yaml:"clickhouse"`
 	Grafana    GrafanaSettings    `yaml:"grafana"`
@@ -306,6 +316,10 @@ func settingType(path []string) (reflect.Type, bool) {
 	for _, name := range path {
 		for t.Kind() == reflect.Pointer {
 			t = t.Elem()
+		}
+		if t.Kind() == reflect.Map { // any key; the map's own check names bad ones
+			t = t.Elem()
+			continue
 		}
 		if t.Kind() != reflect.Struct {
 			return nil, false
