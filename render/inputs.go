@@ -159,10 +159,10 @@ var (
 	timezoneRE    = regexp.MustCompile(`^[A-Za-z0-9_+\-/]+$`)
 	groupIDRE     = regexp.MustCompile(`^g-[A-Za-z0-9]+$`)
 	// A pinned reference: name, then a tag or a digest.
-	imageRefRE = regexp.MustCompile(`^[a-z0-9]+([._/:-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`)
-	hostRE     = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$`)
-	clusterIDRE   = regexp.MustCompile(`^d-[A-Za-z0-9]+$`)
-	groupNameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-]*$`)
+	imageRefRE  = regexp.MustCompile(`^[a-z0-9]+([._/:-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`)
+	hostRE      = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$`)
+	clusterIDRE = regexp.MustCompile(`^d-[A-Za-z0-9]+$`)
+	groupNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-]*$`)
 )
 
 func sortedKeys(m map[string]string) []string {
