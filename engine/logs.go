@@ -49,8 +49,13 @@ func (e *Engine) Logs(ctx context.Context, s *Stack, o LogsOptions) error {
 		return err
 	}
 	width := 0
-	for n := range p.Services {
-		width = max(width, len(n))
+	for n, svc := range p.Services {
+		if svc.ContainerName != "" {
+			n = svc.ContainerName
+		}
+		if o.Service == "" || svc.Name == o.Service {
+			width = max(width, len(n))
+		}
 	}
 	return c.Logs(ctx, s.Project, &prefixer{w: e.out, width: width}, api.LogOptions{
 		Project: p, Services: services, Follow: o.Follow, Tail: o.Tail,

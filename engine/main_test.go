@@ -190,34 +190,17 @@ func renderStack(t testing.TB, profile string, sets ...string) *engine.Stack {
 	return s
 }
 
-// stackImages lists the images the rendered compose file asks for.
-func stackImages(t testing.TB, s *engine.Stack) []string {
-	t.Helper()
-	data, err := os.ReadFile(s.ComposeFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, l := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "image:"); ok {
-			img := strings.Trim(strings.TrimSpace(v), `"'`)
-			if !seen[img] {
-				seen[img] = true
-				out = append(out, img)
-			}
-		}
-	}
-	if len(out) < 5 {
-		t.Fatalf("found only %d images in %s", len(out), s.ComposeFile)
-	}
-	return out
-}
-
 // buildStandins builds stand-in images under every name the stack asks for.
 func buildStandins(t testing.TB, e *engine.Engine, s *engine.Stack, o standin.Options) {
 	t.Helper()
-	if _, err := standin.Build(context.Background(), e.API(), stackImages(t, s), o); err != nil {
+	images, err := e.Images(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(images) < 5 {
+		t.Fatalf("the stack names only %d images: %v", len(images), images)
+	}
+	if _, err := standin.Build(context.Background(), e.API(), images, o); err != nil {
 		t.Fatal(err)
 	}
 }

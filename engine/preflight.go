@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -398,5 +397,11 @@ func (e *Engine) projectContainers(ctx context.Context, project string) ([]conta
 	return res.Items, nil
 }
 
-// discard is used for prompts nobody reads.
-var _ io.Writer = io.Discard
+// Images lists the images the stack's compose file asks for.
+func (e *Engine) Images(ctx context.Context, s *Stack) ([]string, error) {
+	p, err := e.project(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return projectImages(p), nil
+}

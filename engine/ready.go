@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
@@ -183,6 +184,12 @@ func bodyText(b []byte) string {
 }
 
 func shortNetErr(err error) string {
+	// Behind a published port docker-proxy accepts and then drops the
+	// connection while nothing listens in the container: say that, in
+	// one stable wording, rather than alternate between EOF and reset.
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		return "connection closed without an answer (nothing listening behind the published port yet)"
+	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {
 		return op.Op + " " + op.Addr.String() + ": " + op.Err.Error()
@@ -226,13 +233,23 @@ func (e *NotReadyError) Error() string {
 	for _, s := range e.Services {
 		names = append(names, s.Service)
 	}
-	fmt.Fprintf(&b, "%s after %s: %s", ErrNotReady, e.Timeout, strings.Join(uniq(names), ", "))
-	for _, s := range e.Services {
-		fmt.Fprintf(&b, "\n  %s: %s: last probe: %s", s.Service, s.Probe, s.LastError)
-		if len(s.Logs) == 0 {
-			b.WriteString("\n    (no log lines)")
+	names = uniq(names)
+	fmt.Fprintf(&b, "%s after %s: %s", ErrNotReady, e.Timeout, strings.Join(names, ", "))
+	for _, name := range names {
+		var logs []string
+		fmt.Fprintf(&b, "\n  %s:", name)
+		for _, s := range e.Services {
+			if s.Service == name {
+				fmt.Fprintf(&b, "\n    %s: last probe: %s", s.Probe, s.LastError)
+				logs = s.Logs
+			}
 		}
-		for _, l := range s.Logs {
+		if len(logs) == 0 {
+			b.WriteString("\n    (no log lines)")
+		} else {
+			fmt.Fprintf(&b, "\n    last %d log lines:", len(logs))
+		}
+		for _, l := range logs {
 			b.WriteString("\n    | " + l)
 		}
 	}

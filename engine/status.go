@@ -26,10 +26,13 @@ const (
 
 // ServiceStatus is one line of status.
 type ServiceStatus struct {
-	Service   string   `json:"service"`
-	Container string   `json:"container"`
-	Image     string   `json:"image"`
+	Service   string `json:"service"`
+	Container string `json:"container"`
+	Image     string `json:"image"`
+	// State is the engine's word (running, exited, …, or "not created");
+	// Status the human one ("Up 5 minutes", "exited (exit code 0)").
 	State     string   `json:"state"`
+	Status    string   `json:"status"`
 	Readiness string   `json:"readiness"`
 	Ports     []string `json:"ports"`
 	Probes    []*Probe `json:"probes,omitempty"`
@@ -78,13 +81,13 @@ func (e *Engine) Status(ctx context.Context, s *Stack) (*StackStatus, error) {
 	sort.Slice(names, func(i, j int) bool { return serviceOrder(s, names[i]) < serviceOrder(s, names[j]) })
 	for _, name := range names {
 		svc := p.Services[name]
-		ss := ServiceStatus{Service: name, Container: svc.ContainerName, Image: svc.Image, State: "not created", Readiness: NotCreated}
+		ss := ServiceStatus{Service: name, Container: svc.ContainerName, Image: svc.Image, State: "not created", Status: "not created", Readiness: NotCreated}
 		c, exists := byService[name]
 		if exists {
-			ss.State = c.Status
+			ss.State, ss.Status = string(c.State), c.Status
 			if c.State != "running" {
 				if ins, err := e.api.ContainerInspect(ctx, c.ID, inspectOpts); err == nil && ins.Container.State != nil {
-					ss.State = stateText(ins.Container.State.Status, ins.Container.State.ExitCode)
+					ss.Status = stateText(ins.Container.State.Status, ins.Container.State.ExitCode)
 					if oneShot(svc) && ins.Container.State.Status == "exited" {
 						ss.Readiness = Finished
 						if ins.Container.State.ExitCode != 0 {
@@ -95,14 +98,14 @@ func (e *Engine) Status(ctx context.Context, s *Stack) (*StackStatus, error) {
 			}
 		}
 		ss.Ports = ports(s, name, c)
-		if prs := probes[name]; len(prs) > 0 {
+		if prs := probes[name]; len(prs) > 0 && exists {
 			ss.Probes = prs
 			ss.Readiness = Ready
 			for _, pr := range prs {
 				if !pr.Ready {
 					ss.Readiness = NotReadyS
 					if pr.Detail == "" {
-						pr.Detail = "container " + ss.State
+						pr.Detail = "container " + ss.Status
 					}
 				}
 			}
@@ -129,27 +132,55 @@ func serviceOrder(s *Stack, name string) string {
 }
 
 func ports(s *Stack, name string, c container.Summary) []string {
-	var out []string
+	out := []string{}
 	if s.Network == render.Host {
 		if comp := s.component(name); comp != nil {
 			for _, l := range comp.Listeners {
-				out = append(out, fmt.Sprintf("%s:%d (%s, host network)", l.Bind, l.Port, l.Name))
+				out = append(out, fmt.Sprintf("%s:%d (%s)", l.Bind, l.Port, l.Name))
 			}
 		}
 		return out
 	}
+	// The engine lists a port once per address family; a port published on
+	// every address is shown once, without an address.
+	type key struct {
+		pub, priv uint16
+		proto     string
+	}
+	var keys []key
+	addrs := map[key][]string{}
 	for _, p := range c.Ports {
 		if p.PublicPort == 0 {
 			continue
 		}
-		ip := "0.0.0.0"
-		if p.IP.IsValid() {
-			ip = p.IP.String()
+		k := key{p.PublicPort, p.PrivatePort, p.Type}
+		if _, ok := addrs[k]; !ok {
+			keys = append(keys, k)
 		}
-		out = append(out, fmt.Sprintf("%s:%d->%d/%s", ip, p.PublicPort, p.PrivatePort, p.Type))
+		if p.IP.IsValid() && !p.IP.IsUnspecified() {
+			addrs[k] = append(addrs[k], p.IP.String())
+		} else {
+			addrs[k] = append(addrs[k], "")
+		}
 	}
-	sort.Strings(out)
-	return uniq(out)
+	sort.Slice(keys, func(i, j int) bool { return keys[i].pub < keys[j].pub })
+	for _, k := range keys {
+		m := strconv.Itoa(int(k.pub))
+		if k.pub != k.priv {
+			m += "->" + strconv.Itoa(int(k.priv))
+		}
+		if k.proto != "" && k.proto != "tcp" {
+			m += "/" + k.proto
+		}
+		for _, a := range uniq(addrs[k]) {
+			if a == "" {
+				out = append(out, m)
+			} else {
+				out = append(out, a+":"+m)
+			}
+		}
+	}
+	return out
 }
 
 // PrintStatus writes the status as a table.
@@ -162,12 +193,12 @@ func PrintStatus(w io.Writer, st *StackStatus) {
 		if ports == "" {
 			ports = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Service, s.State, s.Readiness, ports, s.Image)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Service, s.Status, s.Readiness, ports, s.Image)
 	}
 	tw.Flush()
 	for _, s := range st.Services {
 		for _, p := range s.Probes {
-			if !p.Ready {
+			if !p.Ready && p.Detail != "" {
 				fmt.Fprintf(w, "  %s %s: %s\n", s.Service, p.Listener, p.Detail)
 			}
 		}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -102,8 +101,9 @@ func (e *Engine) composeUp(ctx context.Context, s *Stack, p *types.Project, res 
 	res.Changed = true
 	if err != nil {
 		if missing := e.stillMissing(ctx, res.Preflight); len(missing) > 0 {
-			return fmt.Errorf("%w: %s could not be pulled: %v; on an air-gapped host, load the images first with `deepflow-compose bundle load BUNDLE`, then run up again",
-				ErrImage, strings.Join(missing, ", "), err)
+			first, _, _ := strings.Cut(err.Error(), "\n")
+			return fmt.Errorf("%w: %d image(s) missing locally could not be pulled: %s (%s); on an air-gapped host, load the images first with `deepflow-compose bundle load BUNDLE`, then run up again",
+				ErrImage, len(missing), strings.Join(missing, ", "), first)
 		}
 		return fmt.Errorf("compose up %s: %w", s.Project, err)
 	}
@@ -199,6 +199,7 @@ type recorder struct {
 	next   api.EventProcessor
 	mu     sync.Mutex
 	counts map[string]int
+	seen   map[string]bool
 }
 
 func (r *recorder) Start(ctx context.Context, op string) { r.next.Start(ctx, op) }
@@ -206,12 +207,15 @@ func (r *recorder) Done(op string, ok bool)              { r.next.Done(op, ok) }
 func (r *recorder) On(events ...api.Resource) {
 	r.mu.Lock()
 	for _, ev := range events {
-		if ev.Status == api.Done && ev.ParentID == "" && ev.Text != "" {
+		// compose may report one resource's step twice; count it once.
+		if ev.Status == api.Done && ev.ParentID == "" && ev.Text != "" && !r.seen[ev.ID+"\x00"+ev.Text] {
+			if r.seen == nil {
+				r.seen = map[string]bool{}
+			}
+			r.seen[ev.ID+"\x00"+ev.Text] = true
 			r.counts[ev.Text]++
 		}
 	}
 	r.mu.Unlock()
 	r.next.On(events...)
 }
-
-var _ = errors.Is

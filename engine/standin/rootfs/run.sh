@@ -80,6 +80,8 @@ mysql)
 	C=/etc/my.cnf
 	never && stall "mysql"
 	serve mysql "$(iniget $C mysqld bind-address)" "$(iniget $C mysqld port)"
+	# Leave data behind as MySQL would, so keeping and purging it shows.
+	[ -d /var/lib/mysql ] && echo "stand-in data" >/var/lib/mysql/standin.ibd
 	;;
 clickhouse)
 	C=/etc/clickhouse-server/config.xml
@@ -89,6 +91,7 @@ clickhouse)
 	echo "Ok." >"$W/http/ping"
 	serve tcp "$H" "$(xmlget $C tcp_port)"
 	serve interserver "$H" "$(xmlget $C interserver_http_port)"
+	[ -d /var/lib/clickhouse ] && echo "stand-in data" >/var/lib/clickhouse/standin.bin
 	;;
 deepflow-app)
 	C=/etc/deepflow/app.yaml
