@@ -23,7 +23,7 @@ type renderFlags struct {
 
 func (f *renderFlags) bind(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.profile, "profile", "bridge", "profile to start from (see `deepflow-compose profiles`)")
+	fl.StringVar(&f.profile, "profile", "bridge", "profile to start from: "+profileNames())
 	fl.StringVar(&f.nodeIP, "node-ip", "", "IP agents and browsers use to reach this host (default: the address of the interface holding the default route)")
 	fl.StringVar(&f.version, "version", "", "DeepFlow release line: "+strings.Join(render.Versions(), ", ")+" (default v7.1)")
 	fl.StringArrayVarP(&f.values, "values", "f", nil, "values file (YAML); repeat to layer several, later ones win")
@@ -125,7 +125,7 @@ func newDiffCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "diff",
 		Short: "Show what render would change in the deployment directory",
-		Long:  "diff takes the same inputs as render and prints a unified diff of what it would change. It exits 0 when nothing would change and 1 otherwise.",
+		Long:  "diff takes the same inputs as render and prints a unified diff of what it would change. It exits 0 when nothing would change, 1 when something would, and 2 when the inputs are invalid.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts := o.options(cmd.ErrOrStderr())
@@ -145,6 +145,18 @@ func newDiffCmd() *cobra.Command {
 	}
 	o.bind(cmd)
 	return cmd
+}
+
+func profileNames() string {
+	all, err := render.Profiles()
+	if err != nil {
+		return err.Error()
+	}
+	var names []string
+	for _, p := range all {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 func newProfilesCmd() *cobra.Command {
