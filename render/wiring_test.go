@@ -269,3 +269,31 @@ func TestPortMovesEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestComposeCompatibility: Docker Compose v2 warns about a version key and
+// legacy docker-compose (v1) rejects a top-level name; the project name
+// comes from .env instead.
+func TestComposeCompatibility(t *testing.T) {
+	for _, profile := range []string{"bridge", "host-network", "process-agent"} {
+		p := prepare(t, Inputs{Profile: profile}, "x")
+		for _, name := range []string{layout.Compose, layout.AgentCompose} {
+			f := p.File(name)
+			if f == nil {
+				continue
+			}
+			root, err := layout.YAML(name, f.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, key := range []string{"version", "name"} {
+				if layout.Get(root, key) != nil {
+					t.Errorf("%s %s has a top-level %s key", profile, name, key)
+				}
+			}
+		}
+		env, _ := layout.ReadEnv(p.File(layout.Env).Data)
+		if env["COMPOSE_PROJECT_NAME"] != "deepflow" {
+			t.Errorf("%s: COMPOSE_PROJECT_NAME is %q", profile, env["COMPOSE_PROJECT_NAME"])
+		}
+	}
+}
