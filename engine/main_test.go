@@ -17,9 +17,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,6 +46,16 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		skipReason = "no Docker engine: " + err.Error()
 		fmt.Fprintln(os.Stderr, skipReason)
+	}
+	if stop != nil {
+		// An interrupted run still stops the dockerd it started.
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
+		go func() {
+			<-sig
+			stop()
+			os.Exit(2)
+		}()
 	}
 	code := m.Run()
 	if stop != nil {
@@ -129,11 +141,17 @@ func findScript() (string, error) {
 	}
 }
 
+// needEngine skips when no engine could be started, unless
+// DFC_REQUIRE_ENGINE=1 (CI sets it), where that is a failure.
 func needEngine(t testing.TB) {
 	t.Helper()
-	if skipReason != "" {
-		t.Skip(skipReason)
+	if skipReason == "" {
+		return
 	}
+	if os.Getenv("DFC_REQUIRE_ENGINE") == "1" {
+		t.Fatal(skipReason + " (DFC_REQUIRE_ENGINE=1)")
+	}
+	t.Skip(skipReason)
 }
 
 // syncBuffer collects output written from several goroutines.

@@ -51,12 +51,17 @@ func (w *whoHolds) holder(port int) (string, bool) {
 			}
 		}
 	}
-	for _, pid := range listeningPIDs(port) {
+	// A port may be held by several processes (a forking server); a
+	// container's process names the container, otherwise the first one.
+	pids := listeningPIDs(port)
+	for _, pid := range pids {
 		ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
 		if c, ok := w.pidNS[ns]; ok && ns != "" {
 			return fmt.Sprintf("%s, pid %d (%s)", w.describe(c), pid, procName(pid)), c.Labels[api.ProjectLabel] == w.project
 		}
-		return fmt.Sprintf("pid %d (%s)", pid, procName(pid)), false
+	}
+	if len(pids) > 0 {
+		return fmt.Sprintf("pid %d (%s)", pids[0], procName(pids[0])), false
 	}
 	return "", false
 }

@@ -10,17 +10,20 @@
 #
 # Networking: a second dockerd on one host clashes with the first on the
 # default docker0 bridge and on the iptables chains. So ours brings its own
-# bridge (DFC_DOCKER_BRIDGE, default dfc0, address DFC_DOCKER_BIP) and runs with
+# bridge (DFC_DOCKER_BRIDGE, address DFC_DOCKER_BIP) and runs with
 # --iptables=false: published ports are served by docker-proxy (the userland
 # proxy), containers on one compose network reach each other over the bridge,
 # and nothing is NATed to the outside (no registry is reachable anyway).
 set -euo pipefail
 
 DIR="${DFC_DOCKER_DIR:-${TMPDIR:-/tmp}/dfc-docker}"
-BRIDGE="${DFC_DOCKER_BRIDGE:-dfc0}"
-BIP="${DFC_DOCKER_BIP:-172.31.254.1/24}"
-# Compose networks come from this pool; it sits beside the bridge address.
-POOL="${DFC_DOCKER_POOL:-172.31.0.0/17}"
+# Each directory gets its own bridge, bridge address and address pool, so
+# two private engines (say a developer's and a test run's) never share one.
+# The 16 /20 pools in 172.30.0.0/16 hold 16 compose networks each.
+SLOT="$(printf '%s' "$DIR" | cksum | cut -d' ' -f1)"
+BRIDGE="${DFC_DOCKER_BRIDGE:-dfc$(printf '%08x' "$SLOT" | cut -c1-8)}"
+BIP="${DFC_DOCKER_BIP:-172.31.$((128 + SLOT % 127)).1/24}"
+POOL="${DFC_DOCKER_POOL:-172.30.$((SLOT % 16 * 16)).0/20}"
 SOCK="$DIR/docker.sock"
 PIDFILE="$DIR/dockerd.pid"
 LOG="$DIR/dockerd.log"
