@@ -37,15 +37,27 @@ func (e *Engine) Down(ctx context.Context, s *Stack, o DownOptions) error {
 			return err
 		}
 	}
-	c, err := e.compose(e.processor())
+	present, err := e.deployed(ctx, s.Project)
 	if err != nil {
 		return err
 	}
-	if err := c.Down(ctx, s.Project, api.DownOptions{Project: p, RemoveOrphans: true}); err != nil {
-		return fmt.Errorf("compose down %s: %w", s.Project, err)
+	if present {
+		c, err := e.compose(e.processor())
+		if err != nil {
+			return err
+		}
+		if err := c.Down(ctx, s.Project, api.DownOptions{Project: p, RemoveOrphans: true}); err != nil {
+			return fmt.Errorf("compose down %s: %w", s.Project, err)
+		}
+	} else {
+		fmt.Fprintf(e.out, "Project %s has no containers or networks on this engine\n", s.Project)
 	}
 	if !o.Purge {
-		fmt.Fprintf(e.out, "Stack %s removed; data kept in %s (down --purge removes it)\n", s.Project, s.DataDir)
+		what := "Stack " + s.Project + " removed"
+		if !present {
+			what = "Nothing removed"
+		}
+		fmt.Fprintf(e.out, "%s; data kept in %s (down --purge removes it)\n", what, s.DataDir)
 		return nil
 	}
 	for _, d := range dirs {
@@ -109,4 +121,19 @@ func (e *Engine) confirm(s *Stack, dirs []string) error {
 		return fmt.Errorf("%w: no answer to the purge confirmation (pass --yes to purge without asking)", ErrAborted)
 	}
 	return fmt.Errorf("%w: nothing removed", ErrAborted)
+}
+
+// deployed reports whether the project has any container or network.
+func (e *Engine) deployed(ctx context.Context, project string) (bool, error) {
+	cs, err := e.projectContainers(ctx, project)
+	if err != nil || len(cs) > 0 {
+		return len(cs) > 0, err
+	}
+	nets, err := e.api.NetworkList(ctx, client.NetworkListOptions{
+		Filters: make(client.Filters).Add("label", api.ProjectLabel+"="+project),
+	})
+	if err != nil {
+		return false, fmt.Errorf("%w: list networks: %v", ErrEngine, err)
+	}
+	return len(nets.Items) > 0, nil
 }

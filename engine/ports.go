@@ -80,7 +80,7 @@ func (w *whoHolds) describe(c container.Summary) string {
 func procName(pid int) string {
 	cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err == nil && len(cmd) > 0 {
-		s := strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))
+		s := strings.Join(strings.Fields(strings.ReplaceAll(string(cmd), "\x00", " ")), " ")
 		if len(s) > 80 {
 			s = s[:77] + "..."
 		}
