@@ -14,6 +14,10 @@
 # --iptables=false: published ports are served by docker-proxy (the userland
 # proxy), containers on one compose network reach each other over the bridge,
 # and nothing is NATed to the outside (no registry is reachable anyway).
+# Tested beside a second, iptables-managing dockerd on docker0. Should another
+# engine have set the FORWARD policy to DROP (with br_netfilter, bridged
+# traffic then passes FORWARD too), start adds one ACCEPT rule for traffic
+# inside our own address pool, and stop removes it.
 set -euo pipefail
 
 DIR="${DFC_DOCKER_DIR:-${TMPDIR:-/tmp}/dfc-docker}"
@@ -82,6 +86,19 @@ make_bridge() {
 	ip link set "$BRIDGE" up
 }
 
+# forward_rule add|del: let traffic inside our pool through a DROP policy.
+forward_rule() {
+	command -v iptables >/dev/null 2>&1 || return 0
+	local rule=(FORWARD -s "$POOL" -d "$POOL" -m comment --comment "dfc-docker $DIR" -j ACCEPT)
+	if [ "$1" = add ]; then
+		if [ "${DFC_DOCKER_FORWARD_RULE:-}" = 1 ] || iptables -S FORWARD 2>/dev/null | grep -q '^-P FORWARD DROP'; then
+			iptables -C "${rule[@]}" 2>/dev/null || iptables -I "${rule[@]}" 2>/dev/null || log "cannot add the FORWARD rule for $POOL"
+		fi
+	else
+		while iptables -D "${rule[@]}" 2>/dev/null; do :; done
+	fi
+}
+
 start() {
 	need_root
 	install
@@ -99,6 +116,7 @@ start() {
 	# belongs to the system engine.
 	[ -f "$DIR/daemon.json" ] || echo '{}' >"$DIR/daemon.json"
 	make_bridge
+	forward_rule add
 	rm -f "$SOCK"
 	log "starting dockerd in $DIR (log: $LOG)"
 	setsid dockerd \
@@ -152,13 +170,14 @@ stop() {
 	stop_daemon
 	# Mounts the daemon may leave behind (netns, containerd shims) block rm.
 	if [ -d "$DIR" ]; then
-		grep -o " $DIR/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do
+		{ grep -o " $DIR/[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do
 			umount -l "$m" 2>/dev/null || true
 		done
 	fi
 	if ip link show "$BRIDGE" >/dev/null 2>&1; then
 		ip link delete "$BRIDGE" 2>/dev/null || true
 	fi
+	forward_rule del
 	if [ "${DFC_DOCKER_KEEP:-}" != 1 ]; then
 		rm -rf "$DIR"
 	fi
