@@ -17,16 +17,23 @@ import (
 // Image helpers for the air-gap tools (package bundle): save, load, tag and
 // push on the same engine connection up and down use.
 
-// ImageID returns the ID of a local image. A missing image wraps ErrImage.
-func (e *Engine) ImageID(ctx context.Context, ref string) (string, error) {
+// LocalImage is an image present on the engine.
+type LocalImage struct {
+	ID string
+	// Size is the unpacked size of its layers, in bytes.
+	Size int64
+}
+
+// Inspect finds a local image. A missing image wraps ErrImage.
+func (e *Engine) Inspect(ctx context.Context, ref string) (LocalImage, error) {
 	img, err := e.api.ImageInspect(ctx, ref)
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
-			return "", fmt.Errorf("%w: %s is not on this engine", ErrImage, ref)
+			return LocalImage{}, fmt.Errorf("%w: %s is not on this engine", ErrImage, ref)
 		}
-		return "", fmt.Errorf("%w: inspect %s: %v", ErrEngine, ref, err)
+		return LocalImage{}, fmt.Errorf("%w: inspect %s: %v", ErrEngine, ref, err)
 	}
-	return img.ID, nil
+	return LocalImage{ID: img.ID, Size: img.Size}, nil
 }
 
 // SaveImages streams the images as one `docker save` tar: layers shared

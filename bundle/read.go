@@ -1,0 +1,233 @@
+package bundle
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// VerifyOptions say which bundle to check.
+type VerifyOptions struct {
+	File string
+	Progress
+}
+
+// Verify checks every member of a bundle against its manifest without
+// loading anything, and returns the manifest.
+func Verify(ctx context.Context, o VerifyOptions) (*Manifest, error) {
+	f, size, err := open(o.File)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m := newMeter(o.Progress, "verify", size)
+	man, err := read(ctx, &countReader{r: f, m: m}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.File, err)
+	}
+	m.done()
+	return man, nil
+}
+
+func open(file string) (*os.File, int64, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, fmt.Errorf("%s: not a regular file", file)
+	}
+	return f, st.Size(), nil
+}
+
+// visitFunc sees each member other than the manifest, with its header and
+// body. What it leaves unread is read and hashed after it.
+type visitFunc func(hdr *tar.Header, body io.Reader) error
+
+func corrupt(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, a...)...)
+}
+
+// read walks a bundle stream once, hashing every member, and compares the
+// result with the manifest at its end. visit may be nil.
+func read(ctx context.Context, r io.Reader, visit visitFunc) (*Manifest, error) {
+	// A forged frame must not make the decoder reserve a huge window; ours
+	// are written with zstd's default levels, whose windows are far below.
+	zr, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(64<<20), zstd.WithDecoderConcurrency(2))
+	if err != nil {
+		return nil, corrupt("%v", err)
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	var (
+		man   *Manifest
+		got   = map[string]Member{}
+		order []string
+		chunk int
+		last  = ""
+	)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, truncated(where(last), err)
+		}
+		if err := checkName(hdr.Name); err != nil {
+			return nil, err
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			return nil, fmt.Errorf("%w: %q is not a regular file (tar type %q)", ErrUnsafe, hdr.Name, string(hdr.Typeflag))
+		}
+		if man != nil {
+			return nil, corrupt("member %q comes after the manifest", hdr.Name)
+		}
+		if _, dup := got[hdr.Name]; dup {
+			return nil, corrupt("member %q appears twice", hdr.Name)
+		}
+		if hdr.Name == ManifestName {
+			if man, err = readManifest(tr, hdr.Size); err != nil {
+				return nil, err
+			}
+			last = ManifestName
+			continue
+		}
+		if mm := chunkRE.FindStringSubmatch(hdr.Name); mm != nil {
+			if i, _ := strconv.Atoi(mm[1]); i != chunk {
+				return nil, corrupt("member %q where %q belongs", hdr.Name, chunkName(chunk))
+			}
+			if hdr.Size > maxChunkSize {
+				return nil, corrupt("member %q is %d bytes, over the %d a chunk may have", hdr.Name, hdr.Size, maxChunkSize)
+			}
+			chunk++
+		} else if chunk == 0 {
+			return nil, corrupt("member %q comes before any image", hdr.Name)
+		}
+		h := sha256.New()
+		body := io.TeeReader(tr, h)
+		if visit != nil {
+			if err := visit(hdr, body); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			return nil, truncated(in(hdr.Name), err)
+		}
+		got[hdr.Name] = Member{Name: hdr.Name, Size: hdr.Size, SHA256: hex.EncodeToString(h.Sum(nil))}
+		order = append(order, hdr.Name)
+		last = hdr.Name
+	}
+	// zstd checks its frame checksum when the frame ends, which may be
+	// after the tar's end-of-archive blocks: read to the end.
+	// A damaged block can decode to wrong bytes that only this checksum
+	// catches; the members' own checksums then name what is wrong.
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		if man != nil {
+			if cerr := compare(man, got, order); cerr != nil {
+				return nil, cerr
+			}
+		}
+		return nil, truncated(where(last), err)
+	}
+	if man == nil {
+		return nil, corrupt("it ends %s, before its manifest: the file is truncated or not a bundle", where(last))
+	}
+	if err := compare(man, got, order); err != nil {
+		return nil, err
+	}
+	return man, nil
+}
+
+func where(last string) string {
+	if last == "" {
+		return "at its start"
+	}
+	return fmt.Sprintf("after member %q", last)
+}
+
+// truncated words a read error at loc ("after member X", "in member X"):
+// a file cut short, or damaged data.
+func truncated(loc string, err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return corrupt("the file is truncated: it ends %s", loc)
+	}
+	return corrupt("the compressed data is damaged %s: %v", loc, err)
+}
+
+func in(name string) string { return fmt.Sprintf("in member %q", name) }
+
+func readManifest(r io.Reader, size int64) (*Manifest, error) {
+	if size > maxManifest {
+		return nil, corrupt("the manifest is %d bytes, over the %d allowed", size, maxManifest)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, truncated(in(ManifestName), err)
+	}
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&m); err != nil {
+		return nil, corrupt("the manifest does not parse: %v", err)
+	}
+	if m.Format != Format {
+		return nil, fmt.Errorf("%w %q (this deepflow-compose reads %s)", ErrFormat, m.Format, Format)
+	}
+	return &m, nil
+}
+
+// compare checks what was read against the manifest, both ways.
+func compare(man *Manifest, got map[string]Member, order []string) error {
+	if len(man.Images) == 0 {
+		return corrupt("the manifest lists no image")
+	}
+	for _, im := range man.Images {
+		if im.Ref == "" || im.ID == "" {
+			return corrupt("the manifest lists an image without a reference or ID: %+v", im)
+		}
+	}
+	listed := map[string]bool{}
+	for _, want := range man.Members {
+		if listed[want.Name] {
+			return corrupt("the manifest lists %q twice", want.Name)
+		}
+		listed[want.Name] = true
+		g, ok := got[want.Name]
+		switch {
+		case !ok:
+			return corrupt("member %q, listed in the manifest, is missing", want.Name)
+		case g.Size != want.Size:
+			return corrupt("member %q has %d bytes; the manifest says %d", want.Name, g.Size, want.Size)
+		case g.SHA256 != want.SHA256:
+			return corrupt("member %q has sha256 %s; the manifest says %s", want.Name, g.SHA256, want.SHA256)
+		}
+	}
+	for _, name := range order {
+		if !listed[name] {
+			return corrupt("member %q is not in the manifest", name)
+		}
+	}
+	if _, ok := got[chunkName(0)]; !ok {
+		return corrupt("it holds no image data")
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/deepflow-compose/deepflow-compose/render"
+)
+
+type imagesOptions struct {
+	renderFlags
+	output string
+}
+
+// imagesJSON is `images --output json`.
+type imagesJSON struct {
+	DeepFlow string      `json:"deepflow"`
+	Registry string      `json:"registry"`
+	Images   []imageJSON `json:"images"`
+}
+
+type imageJSON struct {
+	Ref        string   `json:"ref"`
+	Components []string `json:"components"`
+}
+
+func newImagesCmd() *cobra.Command {
+	var o imagesOptions
+	cmd := &cobra.Command{
+		Use:   "images [DIR]",
+		Short: "List every image a deployment runs, server stack and agent, pinned",
+		Long: `images lists the images of the rendered directory DIR or, without DIR, of
+the deployment render would write with the same inputs (--profile, --version,
+-f, --set). The registry setting rewrites every reference; --set
+images.<component>=ref:tag overrides one (components: ` + strings.Join(render.ImageKeys, ", ") + `).
+
+Text output is one reference per line, sorted, for scripts
+(e.g. xargs -n1 docker pull); --output json adds the components using each.`,
+		Example: `  deepflow-compose images deepflow
+  deepflow-compose images --set registry=harbor.local/deepflow --output json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.output != "text" && o.output != "json" {
+				return &exitError{code: 2, err: fmt.Errorf("--output %q: want text or json", o.output)}
+			}
+			var dir string
+			if len(args) == 1 {
+				dir = args[0]
+				if cmd.Flags().Changed("profile") || len(o.values) > 0 || len(o.sets) > 0 || o.version != "" || o.nodeIP != "" {
+					return &exitError{code: 2, err: fmt.Errorf("give DIR or render inputs, not both: %s already records its settings", dir)}
+				}
+			}
+			return runImages(cmd.OutOrStdout(), dir, o)
+		},
+	}
+	fl := cmd.Flags()
+	// The inputs render takes, without its -o (here: the output format).
+	fl.StringVar(&o.profile, "profile", "bridge", "profile to start from: "+profileNames())
+	fl.StringVar(&o.nodeIP, "node-ip", "", "accepted for symmetry with render; images do not depend on it")
+	fl.StringVar(&o.version, "version", "", "DeepFlow release line: "+strings.Join(render.Versions(), ", ")+" (default v7.1)")
+	fl.StringArrayVarP(&o.values, "values", "f", nil, "values file (YAML); repeat to layer several, later ones win")
+	fl.StringArrayVar(&o.sets, "set", nil, "set one setting, e.g. --set registry=harbor.local/deepflow; repeatable")
+	fl.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func runImages(w io.Writer, dir string, o imagesOptions) error {
+	var s *render.Settings
+	var images render.Images
+	if dir != "" {
+		d, err := render.Load(dir)
+		if err != nil {
+			return err
+		}
+		s, images = d.Settings, d.Images
+	} else {
+		in := render.Inputs{Profile: o.profile, ValuesFiles: o.values, Sets: o.sets, NodeIP: o.nodeIP, Version: o.version}
+		var err error
+		if s, _, err = in.Settings(); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		if images, err = render.ResolveImages(s); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+	}
+	if o.output == "text" {
+		for _, ref := range images.List() {
+			fmt.Fprintln(w, ref)
+		}
+		return nil
+	}
+	out := imagesJSON{DeepFlow: s.Version, Registry: s.Registry, Images: []imageJSON{}}
+	at := map[string]int{}
+	for _, ref := range images.List() {
+		at[ref] = len(out.Images)
+		out.Images = append(out.Images, imageJSON{Ref: ref})
+	}
+	for _, kv := range images.Named() {
+		im := &out.Images[at[kv[1]]]
+		im.Components = append(im.Components, kv[0])
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func init() { rootCmd.AddCommand(newImagesCmd()) }
