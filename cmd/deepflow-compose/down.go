@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"github.com/spf13/cobra"
 
 	"github.com/deepflow-compose/deepflow-compose/engine"
@@ -20,18 +21,9 @@ func newDownCmd() *cobra.Command {
 		Short: "Remove the stack's containers and network; keep its data unless --purge",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signalContext(cmd.Context())
-			defer stop()
-			s, err := engine.Load(args[0])
-			if err != nil {
-				return err
-			}
-			e, err := newEngine(cmd, o.progress)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			return e.Down(ctx, s, engine.DownOptions{Purge: o.purge, Yes: o.yes})
+			return onStack(cmd, args[0], o.progress, func(ctx context.Context, e *engine.Engine, s *engine.Stack) error {
+				return e.Down(ctx, s, engine.DownOptions{Purge: o.purge, Yes: o.yes})
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&o.purge, "purge", false, "also delete the data directories (MySQL, ClickHouse, Grafana) under the data dir")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"github.com/spf13/cobra"
 
 	"github.com/deepflow-compose/deepflow-compose/engine"
@@ -20,26 +21,17 @@ func newLogsCmd() *cobra.Command {
 		Short: "Show the stack's container logs, or one service's",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signalContext(cmd.Context())
-			defer stop()
-			s, err := engine.Load(args[0])
-			if err != nil {
+			return onStack(cmd, args[0], engine.ProgressQuiet, func(ctx context.Context, e *engine.Engine, s *engine.Stack) error {
+				lo := engine.LogsOptions{Follow: o.follow, Tail: o.tail}
+				if len(args) == 2 {
+					lo.Service = args[1]
+				}
+				err := e.Logs(ctx, s, lo)
+				if ctx.Err() != nil {
+					return nil // interrupted while following
+				}
 				return err
-			}
-			e, err := newEngine(cmd, engine.ProgressQuiet)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			lo := engine.LogsOptions{Follow: o.follow, Tail: o.tail}
-			if len(args) == 2 {
-				lo.Service = args[1]
-			}
-			err = e.Logs(ctx, s, lo)
-			if ctx.Err() != nil {
-				return nil // interrupted while following
-			}
-			return err
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&o.follow, "follow", "f", false, "keep printing new lines")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,37 +30,28 @@ done), 1 otherwise.`,
 			if o.output != "table" && o.output != "json" {
 				return fmt.Errorf("--output must be table or json, not %q", o.output)
 			}
-			ctx, stop := signalContext(cmd.Context())
-			defer stop()
-			s, err := engine.Load(args[0])
-			if err != nil {
-				return err
-			}
-			e, err := newEngine(cmd, engine.ProgressQuiet)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			st, err := e.Status(ctx, s)
-			if err != nil && !errors.Is(err, engine.ErrNotDeployed) {
-				return err
-			}
-			if o.output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(st); err != nil {
+			return onStack(cmd, args[0], engine.ProgressQuiet, func(ctx context.Context, e *engine.Engine, s *engine.Stack) error {
+				st, err := e.Status(ctx, s)
+				if err != nil && !errors.Is(err, engine.ErrNotDeployed) {
 					return err
 				}
-			} else {
-				engine.PrintStatus(cmd.OutOrStdout(), st)
-			}
-			if err != nil {
-				return err
-			}
-			if !st.Ready {
-				return errSilent{code: 1}
-			}
-			return nil
+				if o.output == "json" {
+					enc := json.NewEncoder(cmd.OutOrStdout())
+					enc.SetIndent("", "  ")
+					if err := enc.Encode(st); err != nil {
+						return err
+					}
+				} else {
+					engine.PrintStatus(cmd.OutOrStdout(), st)
+				}
+				if err != nil {
+					return err
+				}
+				if !st.Ready {
+					return errSilent{code: 1}
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "table or json")

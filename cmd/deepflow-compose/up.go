@@ -50,19 +50,27 @@ Exit codes: 2 preflight failed, 3 not ready in time, 4 image unavailable.`,
 }
 
 func runUp(cmd *cobra.Command, dir string, o upOptions) error {
+	return onStack(cmd, dir, o.progress, func(ctx context.Context, e *engine.Engine, s *engine.Stack) error {
+		_, err := e.Up(ctx, s, engine.UpOptions{Timeout: o.timeout})
+		return engineExit(err)
+	})
+}
+
+// onStack loads a rendered directory, opens the engine, and runs fn with a
+// context that ends on Ctrl-C or SIGTERM.
+func onStack(cmd *cobra.Command, dir, progress string, fn func(ctx context.Context, e *engine.Engine, s *engine.Stack) error) error {
 	ctx, stop := signalContext(cmd.Context())
 	defer stop()
 	s, err := engine.Load(dir)
 	if err != nil {
 		return err
 	}
-	e, err := newEngine(cmd, o.progress)
+	e, err := newEngine(cmd, progress)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	_, err = e.Up(ctx, s, engine.UpOptions{Timeout: o.timeout})
-	return engineExit(err)
+	return fn(ctx, e, s)
 }
 
 func newEngine(cmd *cobra.Command, progress string) (*engine.Engine, error) {
