@@ -41,10 +41,8 @@ type model struct {
 }
 
 func newModel(d *layout.Dir) *model {
-	names, err := render.NewTopology(&render.Settings{Network: render.Bridge,
-		MySQL:      render.MySQLSettings{Port: 30130},
-		ClickHouse: render.ClickHouseSettings{TCPPort: 9000, HTTPPort: 8123, InterserverPort: 9009},
-		Grafana:    render.GrafanaSettings{Port: 3000}})
+	defaults := render.Defaults()
+	names, err := render.NewTopology(&defaults)
 	if err != nil {
 		panic("check: the default topology does not resolve: " + err.Error())
 	}
@@ -177,7 +175,8 @@ func (m *model) inferNetwork() {
 	if host == 0 && other == 0 {
 		// No compose file to go by: the agent side still says which
 		// ports it expects.
-		if v, ok := m.d.AgentYAML.Get("controller-port"); ok && v.Val == "20035" {
+		grpc, _ := m.names.Server.L(render.LGRPC)
+		if v, ok := m.d.AgentYAML.Get("controller-port"); ok && v.Val == strconv.Itoa(grpc.Port) {
 			m.network = render.Host
 		}
 	}
@@ -539,10 +538,10 @@ func (m *model) buildTopology() {
 		m.warnf(c, "port-mismatch", "set port="+mysqlL.v.Val+" in [client] too",
 			"[client] port is %s but [mysqld] port is %s; the mysql client inside the container dials the wrong port", c.Val, mysqlL.v.Val)
 	}
-	mysqlPort := m.settle("MySQL", "MySQL", mysqlL, 3306, consumersOf(&n.MySQL, render.LMySQL))
+	mysqlPort := m.settle("MySQL", "MySQL", mysqlL, render.MySQLBuiltinPort, consumersOf(&n.MySQL, render.LMySQL))
 	tcpL := xmlPort("tcp_port")
 	tcpConsumers := consumersOf(&n.ClickHouse, render.LTCP)
-	chTCP := m.settle("ClickHouse's native TCP port", "ClickHouse", tcpL, 9000, tcpConsumers)
+	chTCP := m.settle("ClickHouse's native TCP port", "ClickHouse", tcpL, render.ClickHouseBuiltinTCPPort, tcpConsumers)
 	if e := d.ClickHouseConf.Find("remote_servers/df_cluster/shard/replica/port"); e != nil {
 		v := d.ClickHouseConf.Value(e, "remote_servers/df_cluster/shard/replica/port")
 		if p, ok := atoi(v.Val); ok && p != chTCP {
@@ -550,11 +549,11 @@ func (m *model) buildTopology() {
 				"the df_cluster replica dials ClickHouse itself on %d, but ClickHouse listens on %d", p, chTCP)
 		}
 	}
-	chHTTP := 8123
+	chHTTP := render.ClickHouseBuiltinHTTPPort
 	if c := xmlPort("http_port"); c.v.Present() {
 		chHTTP = c.port
 	}
-	chInter := 9009
+	chInter := render.ClickHouseBuiltinInterserverPort
 	if c := xmlPort("interserver_http_port"); c.v.Present() {
 		chInter = c.port
 	}
@@ -567,7 +566,7 @@ func (m *model) buildTopology() {
 	}
 
 	// Grafana: its own port inside, and on the node.
-	grafana := 3000
+	grafana := render.GrafanaBuiltinPort
 	if v, ok := d.GrafanaINI.Get("server", "http_port"); ok {
 		if p, good := atoi(m.grafanaExpand(v)); good {
 			grafana = p

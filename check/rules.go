@@ -319,7 +319,7 @@ func (m *model) agentRules() {
 		for _, v := range f.Strings("controller-ips") {
 			checkIP(v, "controller-ips")
 		}
-		checkPort(f, "controller-port", "controller (gRPC)", ap.Controller, 30035)
+		checkPort(f, "controller-port", "controller (gRPC)", ap.Controller, render.AgentBuiltinControllerPort)
 	}
 	if f := m.d.GroupConfig; f != nil {
 		prefix, ingIP, ingPort := "global.communication.", "ingester_ip", "ingester_port"
@@ -332,8 +332,8 @@ func (m *model) agentRules() {
 		if v, ok := f.Get(prefix + ingIP); ok && v.Val != "" {
 			checkIP(v, prefix+ingIP)
 		}
-		checkPort(f, prefix+"proxy_controller_port", "controller (gRPC)", ap.Controller, 30035)
-		checkPort(f, prefix+ingPort, "ingester", ap.Ingester, 30033)
+		checkPort(f, prefix+"proxy_controller_port", "controller (gRPC)", ap.Controller, render.AgentBuiltinControllerPort)
+		checkPort(f, prefix+ingPort, "ingester", ap.Ingester, render.AgentBuiltinIngesterPort)
 	}
 }
 

@@ -95,6 +95,19 @@ func LookupProfile(name string) (*Profile, error) {
 	return nil, fmt.Errorf("%w %q (available: %s)", ErrUnknownProfile, name, strings.Join(names, ", "))
 }
 
+// Defaults returns the built-in default settings, before any profile.
+func Defaults() Settings {
+	l, err := ParseLayer("built-in defaults", defaultsYAML)
+	if err != nil {
+		panic("render: embedded defaults.yaml: " + err.Error())
+	}
+	s, err := Resolve(l)
+	if err != nil {
+		panic("render: embedded defaults.yaml: " + err.Error())
+	}
+	return s
+}
+
 // Inputs are what a user hands a render, before layering.
 type Inputs struct {
 	Profile     string   // default "bridge"

@@ -25,6 +25,16 @@ const (
 	bridgeGRPCPort       = 30035
 	bridgeIngesterPort   = 30033
 
+	// What each program falls back to when its config names no port;
+	// check reads hand-made directories that may leave them out.
+	MySQLBuiltinPort                 = 3306
+	ClickHouseBuiltinTCPPort         = 9000
+	ClickHouseBuiltinHTTPPort        = 8123
+	ClickHouseBuiltinInterserverPort = 9009
+	GrafanaBuiltinPort               = grafanaContainerPort
+	AgentBuiltinControllerPort       = bridgeGRPCPort
+	AgentBuiltinIngesterPort         = bridgeIngesterPort
+
 	// CtlDefaultAPIPort is deepflow-ctl's --api-port when none is given.
 	CtlDefaultAPIPort = 30417
 	// AgentLivenessPort is the agent's own liveness-probe-port.
