@@ -16,7 +16,7 @@ test:
 
 # Regenerate golden files; read `git diff` before committing them.
 golden:
-	$(GO) test ./... -run 'Golden' -update
+	$(GO) test ./render ./agentcfg ./check -update
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
