@@ -189,6 +189,12 @@ func (p *Plan) Write(force bool) ([]Change, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrWrite, err)
 	}
+	// The swap replaces the directory itself; a shell standing in it would
+	// be left in the removed old copy.
+	if wd, err := os.Getwd(); err == nil && (wd == target || strings.HasPrefix(wd, target+string(filepath.Separator))) {
+		return nil, fmt.Errorf("%w: %s is the current directory or holds it, and the atomic swap replaces the whole directory; run from its parent: cd %s && deepflow-compose render -o %s",
+			ErrWrite, p.OutDir, filepath.Dir(target), filepath.Base(target))
+	}
 	parent := filepath.Dir(target)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrWrite, err)

@@ -220,3 +220,15 @@ func TestKillLeavesOldOrNew(t *testing.T) {
 		}
 	}
 }
+
+func TestRefusesTheCurrentDirectory(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	_, err := prepare(t, Inputs{}, ".").Write(false)
+	if !errors.Is(err, ErrWrite) || !strings.Contains(err.Error(), "is the current directory or holds it") {
+		t.Errorf("got %v, want a refusal to swap the current directory", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the current directory was written: %v", entries)
+	}
+}
