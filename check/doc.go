@@ -83,4 +83,10 @@
 //	group-config       error    agent-group-config keys or types invalid (package agentcfg), or the wrong layout for the version
 //	trident-type       error    trident-type-for-unkonw-vtap missing or not 3 (warning when there are no agent files)
 //	local-ip-ranges    error    an agent subnet (the render manifest's agent.subnets) outside controller.genesis.local_ip_ranges
+//	offline            warning  the render manifest says offline: true, and a host outside the site is named: a chrony
+//	                            (NTP) host, an image registry other than the mirror (or a public mirror), a URL or host
+//	                            in server.yaml, app.yaml, the agent files or a compose environment, Grafana's update
+//	                            checks or usage reports not false, a download in NEXT-STEPS.md. Outside means not
+//	                            the node IP, ntpServer or mirror, not a private/loopback/link-local/100.64/10
+//	                            address, not a name without a dot, not under .local/.internal/.lan/.corp/.home.arpa…
 package check

@@ -84,6 +84,7 @@ func (m *model) run() {
 	m.imageRules()
 	m.groupConfigRules()
 	m.processAgentRules()
+	m.offlineRules()
 }
 
 func (m *model) inferred() Inferred {
