@@ -110,10 +110,10 @@ func BenchmarkBundle(b *testing.B) {
 		return st.Size()
 	}
 	bs, gs := size(bundleFile), size(gzFile)
-	b.ReportMetric(float64((saveT/n).Milliseconds()), "ms-bundle-save")
-	b.ReportMetric(float64((gzT/n).Milliseconds()), "ms-docker-save-gzip")
-	b.ReportMetric(float64((loadT/n).Milliseconds()), "ms-bundle-load")
-	b.ReportMetric(float64((dloadT/n).Milliseconds()), "ms-docker-load")
+	b.ReportMetric(float64((saveT / n).Milliseconds()), "ms-bundle-save")
+	b.ReportMetric(float64((gzT / n).Milliseconds()), "ms-docker-save-gzip")
+	b.ReportMetric(float64((loadT / n).Milliseconds()), "ms-bundle-load")
+	b.ReportMetric(float64((dloadT / n).Milliseconds()), "ms-docker-load")
 	b.Logf("3 × 200 MiB random layers + %d small stand-ins, mean of %d:\n"+
 		"  bundle save          %8s  %s  (Go heap peak %s)\n"+
 		"  docker save | gzip   %8s  %s\n"+
