@@ -2,7 +2,6 @@ package check
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -414,13 +413,4 @@ func (m *model) reach(c *render.Component, exposed bool) string {
 		return fmt.Sprintf("anyone who can reach %s (the port is published)", node)
 	}
 	return "any container on the compose network"
-}
-
-func sortedKeys[V any](mp map[string]V) []string {
-	out := make([]string, 0, len(mp))
-	for k := range mp {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
