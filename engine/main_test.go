@@ -1,9 +1,9 @@
 package engine_test
 
-// Tests here use a real Docker engine. When DOCKER_HOST does not already
-// name a usable one, TestMain starts a private dockerd with
-// scripts/dockerd.sh (vfs storage, its own socket, bridge and dirs) and
-// stops it at the end. They skip only when no engine can be started.
+// Tests here use a real Docker engine from internal/enginetest: the one
+// DOCKER_HOST names, else a private dockerd (vfs storage, its own socket,
+// bridge and dirs) started on first use and stopped at the end. They skip
+// only when no engine can be started, and fail then under CI.
 //
 // The images they run are STAND-INS (see engine/standin): busybox images
 // labelled io.deepflow-compose.standin=true, built locally under the image
@@ -14,14 +14,10 @@ package engine_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,128 +26,26 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/engine"
 	"github.com/deepflow-compose/deepflow-compose/engine/standin"
+	"github.com/deepflow-compose/deepflow-compose/internal/enginetest"
 	"github.com/deepflow-compose/deepflow-compose/render"
 )
 
-var (
-	skipReason string
-	// testRegistry keeps every image name on loopback: should a stand-in
-	// be missing, the engine's pull goes to a closed local port, never to
-	// the network.
-	testRegistry = "127.0.0.1:5999/deepflow-ce"
-)
+// testRegistry keeps every image name on loopback: should a stand-in be
+// missing, the engine's pull goes to a closed local port, never to the
+// network.
+var testRegistry = "127.0.0.1:5999/deepflow-ce"
+
+var dockerd = enginetest.Setup{Name: "engine"}
 
 func TestMain(m *testing.M) {
-	stop, err := ensureEngine()
-	if err != nil {
-		skipReason = "no Docker engine: " + err.Error()
-		fmt.Fprintln(os.Stderr, skipReason)
-	}
-	if stop != nil {
-		// An interrupted run still stops the dockerd it started.
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
-		go func() {
-			<-sig
-			stop()
-			os.Exit(2)
-		}()
-	}
 	code := m.Run()
-	if stop != nil {
-		stop()
-	}
+	dockerd.Stop()
 	os.Exit(code)
 }
 
-func engineAnswers() bool {
-	c, err := client.New(client.FromEnv)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err = c.Ping(ctx, client.PingOptions{})
-	return err == nil
-}
-
-// ensureEngine uses DOCKER_HOST when it answers, else starts the private
-// dockerd and returns how to stop it.
-func ensureEngine() (func(), error) {
-	if os.Getenv("DOCKER_HOST") != "" && engineAnswers() {
-		return nil, nil
-	}
-	script, err := findScript()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "dfc-engine-test-")
-	if err != nil {
-		return nil, err
-	}
-	env := append(os.Environ(), "DFC_DOCKER_DIR="+filepath.Join(dir, "d"))
-	cmd := exec.Command("bash", script, "start")
-	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("%s start: %v: %s", script, err, strings.TrimSpace(stderr.String()))
-	}
-	host := ""
-	for _, l := range strings.Split(string(out), "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "export DOCKER_HOST="); ok {
-			host = v
-		}
-	}
-	stop := func() {
-		c := exec.Command("bash", script, "stop")
-		c.Env = env
-		c.Stdout, c.Stderr = os.Stderr, os.Stderr
-		_ = c.Run()
-		os.RemoveAll(dir)
-	}
-	if host == "" {
-		stop()
-		return nil, fmt.Errorf("%s start printed no DOCKER_HOST", script)
-	}
-	os.Setenv("DOCKER_HOST", host)
-	if !engineAnswers() {
-		stop()
-		return nil, fmt.Errorf("dockerd at %s does not answer", host)
-	}
-	return stop, nil
-}
-
-func findScript() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		p := filepath.Join(d, "scripts", "dockerd.sh")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("scripts/dockerd.sh not found above %s", wd)
-		}
-	}
-}
-
-// needEngine skips when no engine could be started, unless
-// DFC_REQUIRE_ENGINE=1 (CI sets it), where that is a failure.
 func needEngine(t testing.TB) {
 	t.Helper()
-	if skipReason == "" {
-		return
-	}
-	if os.Getenv("DFC_REQUIRE_ENGINE") == "1" {
-		t.Fatal(skipReason + " (DFC_REQUIRE_ENGINE=1)")
-	}
-	t.Skip(skipReason)
+	dockerd.Need(t)
 }
 
 // syncBuffer collects output written from several goroutines.
