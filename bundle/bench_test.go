@@ -120,9 +120,9 @@ func BenchmarkBundle(b *testing.B) {
 		"  bundle load          %8s  (verify pass + load pass; Go heap peak %s)\n"+
 		"  docker load          %8s",
 		len(small), b.N,
-		(saveT / n).Round(time.Millisecond), bundle.HumanBytes(bs), bundle.HumanBytes(int64(saveHeap)),
-		(gzT / n).Round(time.Millisecond), bundle.HumanBytes(gs),
-		(loadT / n).Round(time.Millisecond), bundle.HumanBytes(int64(loadHeap)),
+		(saveT / n).Round(time.Millisecond), engine.HumanBytes(bs), engine.HumanBytes(int64(saveHeap)),
+		(gzT / n).Round(time.Millisecond), engine.HumanBytes(gs),
+		(loadT / n).Round(time.Millisecond), engine.HumanBytes(int64(loadHeap)),
 		(dloadT / n).Round(time.Millisecond))
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/deepflow-compose/deepflow-compose/engine"
 )
 
 // Progress says where and how to report progress.
@@ -60,7 +62,7 @@ func (m *meter) add(n int) {
 		// log of a small bundle needs only the closing line.
 		if t := m.n * 10 / m.total; t > m.tenth && t < 10 && now.Sub(m.drawn) >= 2*time.Second {
 			m.tenth, m.drawn = t, now
-			fmt.Fprintf(m.p.W, "%s: %d%% (%s of %s, %s)\n", m.label, t*10, HumanBytes(m.n), HumanBytes(m.total), m.rate(now))
+			fmt.Fprintf(m.p.W, "%s: %d%% (%s of %s, %s)\n", m.label, t*10, engine.HumanBytes(m.n), engine.HumanBytes(m.total), m.rate(now))
 		}
 	}
 }
@@ -74,7 +76,7 @@ func (m *meter) done() {
 	defer m.mu.Unlock()
 	now := m.now()
 	el := now.Sub(m.start).Round(10 * time.Millisecond)
-	line := fmt.Sprintf("%s: %s in %s (%s)", m.label, HumanBytes(m.n), el, m.rate(now))
+	line := fmt.Sprintf("%s: %s in %s (%s)", m.label, engine.HumanBytes(m.n), el, m.rate(now))
 	if m.p.TTY {
 		fmt.Fprint(m.p.W, "\r"+line+"\x1b[K\n")
 		return
@@ -87,7 +89,7 @@ func (m *meter) rate(now time.Time) string {
 	if s <= 0 {
 		return "-"
 	}
-	return HumanBytes(int64(float64(m.n)/s)) + "/s"
+	return engine.HumanBytes(int64(float64(m.n)/s)) + "/s"
 }
 
 func (m *meter) bar(now time.Time) string {
@@ -107,21 +109,7 @@ func (m *meter) bar(now time.Time) string {
 	}
 	return fmt.Sprintf("%s [%s%s] %3d%% %s / %s  %s  %s", m.label,
 		strings.Repeat("=", fill), strings.Repeat(" ", width-fill), int(frac*100),
-		HumanBytes(m.n), HumanBytes(m.total), m.rate(now), eta)
-}
-
-// HumanBytes prints a byte count in binary units: 1.5 MiB.
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for v := n / unit; v >= unit; v /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+		engine.HumanBytes(m.n), engine.HumanBytes(m.total), m.rate(now), eta)
 }
 
 // countReader reports what passes through it to a meter.

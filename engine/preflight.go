@@ -240,24 +240,25 @@ func checkDataDir(s *Stack) Check {
 		where = dir + " (will be created)"
 	}
 	if free < lowDiskBytes {
-		c.Level, c.Msg = Warn, fmt.Sprintf("%s is writable but only %s is free; ClickHouse wants %s or more", where, human(free), human(lowDiskBytes))
+		c.Level, c.Msg = Warn, fmt.Sprintf("%s is writable but only %s is free; ClickHouse wants %s or more", where, HumanBytes(int64(free)), HumanBytes(int64(lowDiskBytes)))
 		return c
 	}
-	c.Level, c.Msg = OK, fmt.Sprintf("%s is writable, %s free", where, human(free))
+	c.Level, c.Msg = OK, fmt.Sprintf("%s is writable, %s free", where, HumanBytes(int64(free)))
 	return c
 }
 
-func human(b uint64) string {
+// HumanBytes prints a byte count in binary units: 1.5 MiB.
+func HumanBytes(n int64) string {
 	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
 	}
-	div, exp := uint64(unit), 0
-	for n := b / unit; n >= unit; n /= unit {
+	div, exp := int64(unit), 0
+	for v := n / unit; v >= unit; v /= unit {
 		div *= unit
 		exp++
 	}
-	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // checkExistingData warns about MySQL data an earlier install left: the

@@ -111,7 +111,7 @@ Exit codes: 4 an image is not on the engine.`,
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "Wrote %s: %d images, %d files of %s, %s (%s before compression).\n", out,
-				len(res.Manifest.Images), len(res.Manifest.Files()), args[0], bundle.HumanBytes(res.Size), bundle.HumanBytes(res.Raw))
+				len(res.Manifest.Images), len(res.Manifest.Files()), args[0], engine.HumanBytes(res.Size), engine.HumanBytes(res.Raw))
 			fmt.Fprintf(w, "It holds %s/.env and so its passwords. On the air-gapped host:\n  deepflow-compose bundle load %s\n", args[0], out)
 			return nil
 		},
