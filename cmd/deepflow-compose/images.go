@@ -12,7 +12,7 @@ import (
 )
 
 type imagesOptions struct {
-	renderFlags
+	inputFlags
 	output string
 }
 
@@ -57,14 +57,9 @@ Text output is one reference per line, sorted, for scripts
 			return runImages(cmd.OutOrStdout(), dir, o)
 		},
 	}
-	fl := cmd.Flags()
-	// The inputs render takes, without its -o (here: the output format).
-	fl.StringVar(&o.profile, "profile", "bridge", "profile to start from: "+profileNames())
-	fl.StringVar(&o.nodeIP, "node-ip", "", "accepted for symmetry with render; images do not depend on it")
-	fl.StringVar(&o.version, "version", "", "DeepFlow release line: "+strings.Join(render.Versions(), ", ")+" (default v7.1)")
-	fl.StringArrayVarP(&o.values, "values", "f", nil, "values file (YAML); repeat to layer several, later ones win")
-	fl.StringArrayVar(&o.sets, "set", nil, "set one setting, e.g. --set registry=harbor.local/deepflow; repeatable")
-	fl.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	// The inputs render takes; -o here is the output format.
+	o.inputFlags.bind(cmd, "accepted for symmetry with render; images do not depend on it")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	return cmd
 }
 
@@ -78,7 +73,7 @@ func runImages(w io.Writer, dir string, o imagesOptions) error {
 		}
 		s, images = d.Settings, d.Images
 	} else {
-		in := render.Inputs{Profile: o.profile, ValuesFiles: o.values, Sets: o.sets, NodeIP: o.nodeIP, Version: o.version}
+		in := o.inputs()
 		var err error
 		if s, _, err = in.Settings(); err != nil {
 			return &exitError{code: 2, err: err}

@@ -11,29 +11,42 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/render"
 )
 
-// renderFlags are the inputs render and diff share.
-type renderFlags struct {
+// inputFlags are the settings inputs render, diff and images share.
+type inputFlags struct {
 	profile string
 	nodeIP  string
 	version string
 	values  []string
 	sets    []string
-	out     string
 }
 
-func (f *renderFlags) bind(cmd *cobra.Command) {
+func (f *inputFlags) bind(cmd *cobra.Command, nodeIPHelp string) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.profile, "profile", "bridge", "profile to start from: "+profileNames())
-	fl.StringVar(&f.nodeIP, "node-ip", "", "IP agents and browsers use to reach this host (default: the address of the interface holding the default route)")
+	fl.StringVar(&f.nodeIP, "node-ip", "", nodeIPHelp)
 	fl.StringVar(&f.version, "version", "", "DeepFlow release line: "+strings.Join(render.Versions(), ", ")+" (default v7.1)")
 	fl.StringArrayVarP(&f.values, "values", "f", nil, "values file (YAML); repeat to layer several, later ones win")
 	fl.StringArrayVar(&f.sets, "set", nil, "set one setting, e.g. --set mysql.port=30131; repeatable, wins over -f")
-	fl.StringVarP(&f.out, "output", "o", "deepflow", "deployment directory to write")
+}
+
+func (f *inputFlags) inputs() render.Inputs {
+	return render.Inputs{Profile: f.profile, ValuesFiles: f.values, Sets: f.sets, NodeIP: f.nodeIP, Version: f.version}
+}
+
+// renderFlags are the inputs and output directory render and diff share.
+type renderFlags struct {
+	inputFlags
+	out string
+}
+
+func (f *renderFlags) bind(cmd *cobra.Command) {
+	f.inputFlags.bind(cmd, "IP agents and browsers use to reach this host (default: the address of the interface holding the default route)")
+	cmd.Flags().StringVarP(&f.out, "output", "o", "deepflow", "deployment directory to write")
 }
 
 func (f *renderFlags) options(stderr io.Writer) render.Options {
 	return render.Options{
-		Inputs: render.Inputs{Profile: f.profile, ValuesFiles: f.values, Sets: f.sets, NodeIP: f.nodeIP, Version: f.version},
+		Inputs: f.inputs(),
 		OutDir: f.out,
 		DetectNodeIP: func() (string, string, error) {
 			ip, from, err := render.DefaultRouteIP()
