@@ -14,8 +14,9 @@ import (
 // FuzzSecrets renders random passwords and admin user names and reads every
 // place they land back with that format's real parser: .env with compose's
 // dotenv, the compose file with compose-go (interpolating .env), server.yaml
-// with yaml.v3. Following ${VAR} and from_env references must give back the
-// exact value.
+// with yaml.v3, grafana.ini with go-ini, ClickHouse's XML with
+// encoding/xml. Following ${VAR}, $__env{} and from_env references to the
+// reading container's environment must give back the exact value.
 func FuzzSecrets(f *testing.F) {
 	for _, s := range []string{"deepflow", `a"b'c\d`, "$HOME ${X} $$", "# not ; a comment", " lead", "trail ", "ünï©ødé", `\$`, "`", "{{ x }}", "a\\", "'"} {
 		f.Add(s, s, "admin"+s)
@@ -52,6 +53,37 @@ func FuzzSecrets(f *testing.F) {
 				if got := proj.Services[svc].Environment[k]; got == nil || *got != want {
 					t.Fatalf("%s %s = %v, want %q", svc, k, got, want)
 				}
+			}
+		}
+		// Mounted config files hold references; follow each to the
+		// environment of the container that reads the file.
+		grafana, err := layout.INI(layout.GrafanaINI, p.File(layout.GrafanaINI).Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := grafana.Section("database").Key("password").String()
+		name, ok := strings.CutPrefix(ref, "$__env{")
+		name, ok2 := strings.CutSuffix(name, "}")
+		if !ok || !ok2 {
+			t.Fatalf("grafana.ini database password %q is not an $__env{} reference", ref)
+		}
+		if got := proj.Services["deepflow-grafana"].Environment[name]; got == nil || *got != wantMySQL {
+			t.Fatalf("grafana.ini's $__env{%s} resolves to %v, want %q", name, got, wantMySQL)
+		}
+		for _, f := range []struct{ file, path string }{
+			{layout.ClickHouseUser, "users/default/password"},
+			{layout.ClickHouseConf, "remote_servers/df_cluster/shard/replica/password"},
+		} {
+			root, err := layout.XML(f.file, p.File(f.file).Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := root.Find(f.path)
+			if e == nil || e.Attr["from_env"] == "" {
+				t.Fatalf("%s <%s> does not read from_env", f.file, f.path)
+			}
+			if got := proj.Services["clickhouse"].Environment[e.Attr["from_env"]]; got == nil || *got != wantCH {
+				t.Fatalf("%s from_env=%s resolves to %v, want %q", f.file, e.Attr["from_env"], got, wantCH)
 			}
 		}
 		server, err := layout.YAML(layout.ServerYAML, p.File(layout.ServerYAML).Data)
