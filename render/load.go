@@ -35,7 +35,7 @@ func Load(dir string) (*Deployment, error) {
 	}
 	if m == nil {
 		if _, err := os.Stat(dir); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w; render it first: deepflow-compose render -o %s", dir, ErrNotRendered, dir)
 		}
 		return nil, fmt.Errorf("%s: %w (no %s); render it first", dir, ErrNotRendered, ManifestName)
 	}
