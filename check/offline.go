@@ -113,7 +113,7 @@ func (o *offline) mirror(registry, host string) {
 	if o.local(h) {
 		return
 	}
-	o.m.warnf(at(render.ManifestName, manifestLine(o.m.d.Root, `"Registry"`)), "offline",
+	o.m.warnf(at(render.ManifestName, manifestLine(o.m.d.Root, `"registry"`)), "offline",
 		"load the images with `deepflow-compose bundle load` before up, or re-render with registry set to a mirror this site runs",
 		"offline: true, but every image names %s, a registry outside: up can only use images already loaded under these names, and tries to pull any other", registry)
 }

@@ -115,6 +115,9 @@ type Inputs struct {
 	Sets        []string // --set, in order
 	NodeIP      string   // --node-ip
 	Version     string   // --version
+
+	// recorded is an earlier render's settings, layered over the profile.
+	recorded *Layer
 }
 
 // Settings layers defaults < profile < -f files < --set < flags and
@@ -133,6 +136,9 @@ func (in *Inputs) Settings() (*Settings, *Profile, error) {
 		return nil, nil, err
 	}
 	layers := []Layer{defaults, prof.layer}
+	if in.recorded != nil {
+		layers = append(layers, *in.recorded)
+	}
 	for _, f := range in.ValuesFiles {
 		l, err := LoadValuesFile(f)
 		if err != nil {

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -354,4 +355,23 @@ func kindName(t reflect.Type) string {
 		return "a list"
 	}
 	return "of type " + t.String()
+}
+
+// MarshalJSON writes the settings under the keys values files use, so the
+// manifest reads like a values file.
+func (s Settings) MarshalJSON() ([]byte, error) {
+	raw, err := yaml.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	var tree map[string]any
+	if err := yaml.Unmarshal(raw, &tree); err != nil {
+		return nil, err
+	}
+	return json.Marshal(tree)
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote; JSON is YAML.
+func (s *Settings) UnmarshalJSON(b []byte) error {
+	return yaml.Unmarshal(b, s)
 }

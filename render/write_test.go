@@ -232,3 +232,35 @@ func TestRefusesTheCurrentDirectory(t *testing.T) {
 		t.Errorf("the current directory was written: %v", entries)
 	}
 }
+
+func TestRerender(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "deepflow")
+	write(t, Inputs{Profile: "host-network", Sets: []string{"mysql.port=30131", "agent.subnets=[10.9.0.0/16]"}}, out, false)
+	env := readEnv(t, out)
+	// From the manifest alone, the same render comes back.
+	_, changes, err := Rerender(context.Background(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range changes {
+		if c.Kind != Unchanged {
+			t.Errorf("%s: %s when rendering again from the manifest", c.Path, c.Kind)
+		}
+	}
+	_, changes, err = Rerender(context.Background(), out, "agent.privileged=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var updated []string
+	for _, c := range changes {
+		if c.Kind != Unchanged {
+			updated = append(updated, c.Path)
+		}
+	}
+	if strings.Join(updated, " ") != layout.AgentCompose {
+		t.Errorf("agent.privileged=true changed %v, want only %s", updated, layout.AgentCompose)
+	}
+	if fmt.Sprint(readEnv(t, out)) != fmt.Sprint(env) {
+		t.Error("secrets changed on Rerender")
+	}
+}

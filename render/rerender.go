@@ -1,0 +1,36 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Rerender renders a directory again from the settings its manifest
+// recorded and the secrets its .env holds, with sets (key.path=value) on
+// top, and writes it. Files changed by hand are not overwritten.
+func Rerender(ctx context.Context, dir string, sets ...string) (*Plan, []Change, error) {
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m == nil {
+		return nil, nil, fmt.Errorf("%s: %w (no %s)", dir, ErrNotRendered, ManifestName)
+	}
+	raw, err := yaml.Marshal(m.Settings)
+	if err != nil {
+		return nil, nil, err
+	}
+	recorded, err := ParseLayer(filepath.Join(dir, ManifestName), raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := Prepare(ctx, Options{Inputs: Inputs{Profile: m.Profile, Sets: sets, recorded: &recorded}, OutDir: dir})
+	if err != nil {
+		return nil, nil, err
+	}
+	changes, err := p.Write(false)
+	return p, changes, err
+}
