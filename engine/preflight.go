@@ -343,7 +343,7 @@ func checkAgent(s *Stack, engineVersion string) Check {
 	case s.AgentPrivileged:
 		c.Level, c.Msg = OK, fmt.Sprintf("Docker %s is older than %s and the agent's compose file already runs it privileged", engineVersion, agentCapsVersion)
 	default:
-		c.Level, c.Msg = Warn, fmt.Sprintf("Docker %s is older than %s: the agent container needs privileged: true instead of its capability list; re-render with --set agent.privileged=true", engineVersion, agentCapsVersion)
+		c.Level, c.Msg = Warn, fmt.Sprintf("Docker %s is older than %s: the agent container needs privileged: true instead of its capability list; up renders agent/ again with agent.privileged=true", engineVersion, agentCapsVersion)
 	}
 	return c
 }

@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/render"
 )
 
@@ -101,5 +103,36 @@ func TestCheckDataDir(t *testing.T) {
 	s.DataDir = file
 	if c := checkDataDir(s); c.Level != Fail {
 		t.Errorf("data dir is a file: %+v", c)
+	}
+}
+
+// TestPrivilegeAgent: on an engine older than 20.10.10, up renders the
+// directory again so the agent's compose file runs it privileged; newer
+// engines and hand-edited directories are left alone.
+func TestPrivilegeAgent(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "deploy")
+	plan, err := render.Prepare(context.Background(), render.Options{Inputs: render.Inputs{NodeIP: "127.0.0.1"}, OutDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Write(false); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, warn strings.Builder
+	privilegeAgent(context.Background(), &out, &warn, s, "20.10.24")
+	if out.Len()+warn.Len() != 0 {
+		t.Errorf("a new engine changed something: %q %q", out.String(), warn.String())
+	}
+	privilegeAgent(context.Background(), &out, &warn, s, "19.03.15")
+	data, _ := os.ReadFile(filepath.Join(dir, layout.AgentCompose))
+	if !s.AgentPrivileged || !strings.Contains(string(data), "privileged: true") || strings.Contains(string(data), "cap_add") {
+		t.Errorf("old engine: agent compose file not privileged:\n%s\n%s%s", data, out.String(), warn.String())
+	}
+	if again, err := Load(dir); err != nil || !again.AgentPrivileged {
+		t.Errorf("the manifest does not record agent.privileged: %v", err)
 	}
 }

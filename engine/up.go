@@ -56,6 +56,7 @@ func (e *Engine) Up(ctx context.Context, s *Stack, o UpOptions) (*UpResult, erro
 	if err != nil {
 		return res, err
 	}
+	privilegeAgent(ctx, e.out, e.err, s, res.Preflight.EngineVersion)
 
 	current, n, err := e.upToDate(ctx, s, p)
 	if err != nil {
