@@ -153,15 +153,17 @@ func (in *Inputs) Settings() (*Settings, *Profile, error) {
 		}
 		layers = append(layers, l)
 	}
-	if in.NodeIP != "" {
-		l, _ := ParseSet("nodeIP=" + in.NodeIP)
-		l.Source = "--node-ip"
-		layers = append(layers, l)
-	}
-	if in.Version != "" {
-		l, _ := ParseSet("version=" + in.Version)
-		l.Source = "--version"
-		layers = append(layers, l)
+	for _, flag := range []struct{ name, key, value string }{
+		{"--node-ip", "nodeIP", in.NodeIP},
+		{"--version", "version", in.Version},
+	} {
+		if flag.value == "" {
+			continue
+		}
+		// A scalar whatever it looks like: flags are not YAML.
+		node := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+			{Kind: yaml.ScalarNode, Value: flag.key}, {Kind: yaml.ScalarNode, Tag: "!!str", Value: flag.value}}}
+		layers = append(layers, Layer{Source: flag.name, Node: node})
 	}
 	s, err := Resolve(layers...)
 	if err != nil {

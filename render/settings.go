@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"strconv"
@@ -276,16 +277,11 @@ func cloneNode(n *yaml.Node) *yaml.Node {
 func strictDecode(data []byte, out any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(out); err != nil && !errors.Is(err, errEOF) {
+	if err := dec.Decode(out); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty document
 		return errors.New(cleanYAMLErr(err))
 	}
 	return nil
 }
-
-var errEOF = func() error {
-	err := yaml.NewDecoder(bytes.NewReader(nil)).Decode(new(any))
-	return err
-}()
 
 // cleanYAMLErr drops yaml.v3's "yaml: unmarshal errors:\n  " framing and Go
 // type names so messages talk about settings, not structs.
