@@ -37,6 +37,8 @@ func TestBadInput(t *testing.T) {
 		{"wrong type in file", Inputs{ValuesFiles: []string{wrongType}}, wrongType + ": invalid settings: line 2: cannot unmarshal !!str `web` into an integer", ErrSettings},
 		{"wrong --set type", Inputs{Sets: []string{"mysql.port=x"}}, `--set mysql.port=x: invalid settings: mysql.port: "x" is not an integer`, ErrSettings},
 		{"--set on a group", Inputs{Sets: []string{"expose=1"}}, `--set expose=1: invalid settings: expose is a group of settings; set one of its keys, like expose.<key>=…`, ErrSettings},
+		{"--set list not a list", Inputs{Sets: []string{"agent.subnets=lan"}}, `--set agent.subnets=lan: invalid settings: agent.subnets: "lan" is not a list like [a, b]`, ErrSettings},
+		{"--set bool not a bool", Inputs{Sets: []string{"expose.datastores=maybe"}}, `--set expose.datastores=maybe: invalid settings: expose.datastores: "maybe" is not true or false`, ErrSettings},
 		{"--set without =", Inputs{Sets: []string{"mysql.port"}}, `--set mysql.port: invalid settings: want key.path=value`, ErrSettings},
 		{"port out of range", Inputs{Sets: []string{"mysql.port=70000"}}, `invalid settings: mysql.port: 70000 is out of range 1-65535`, ErrSettings},
 		{"port zero", Inputs{Sets: []string{"grafana.port=0"}}, `invalid settings: grafana.port: 0 is out of range 1-65535`, ErrSettings},

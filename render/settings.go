@@ -126,7 +126,6 @@ type KubernetesSettings struct {
 type Layer struct {
 	Source string // file name, "profile bridge", "--set a.b=c", …
 	Node   *yaml.Node
-	raw    []byte // the YAML text behind Node, for strict decoding with lines
 }
 
 // ErrSettings marks every error about user-provided settings.
@@ -139,7 +138,7 @@ func ParseLayer(source string, data []byte) (Layer, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return Layer{}, fmt.Errorf("%s: %w: %v", source, ErrSettings, cleanYAMLErr(err))
 	}
-	l := Layer{Source: source, raw: data}
+	l := Layer{Source: source}
 	if doc.Kind == 0 { // empty file
 		return l, nil
 	}
@@ -163,9 +162,10 @@ func LoadValuesFile(path string) (Layer, error) {
 	return ParseLayer(path, data)
 }
 
-// ParseSet turns one --set key.path=value into a layer. The value is a YAML
-// scalar (or flow list), typed by the field it lands in: "--set
-// mysql.password=0123" stays the string "0123".
+// ParseSet turns one --set key.path=value into a layer. The value is read
+// as the setting's type asks: a string stays the exact text ("--set
+// mysql.password=0123" or "=[x" included), a list is a YAML flow list
+// ("[a, b]"), numbers and booleans are YAML scalars.
 func ParseSet(arg string) (Layer, error) {
 	key, value, ok := strings.Cut(arg, "=")
 	src := "--set " + arg
@@ -173,49 +173,46 @@ func ParseSet(arg string) (Layer, error) {
 		return Layer{}, fmt.Errorf("%s: %w: want key.path=value", src, ErrSettings)
 	}
 	parts := strings.Split(key, ".")
-	var leaf yaml.Node
-	if strings.HasPrefix(value, "[") {
-		if err := yaml.Unmarshal([]byte(value), &leaf); err != nil || len(leaf.Content) == 0 {
-			return Layer{}, fmt.Errorf("%s: %w: %q is not a list", src, ErrSettings, value)
-		}
-		leaf = *leaf.Content[0]
-	} else {
-		leaf = yaml.Node{Kind: yaml.ScalarNode, Value: value}
-		// Let YAML resolve true/false/numbers; strings stay strings.
-		var probe any
-		if err := yaml.Unmarshal([]byte(value), &probe); err == nil {
-			switch probe.(type) {
-			case bool, int, float64:
-			default:
-				leaf.Tag = "!!str"
-			}
-		} else {
-			leaf.Tag = "!!str"
-		}
-	}
-	node := &leaf
-	for i := len(parts) - 1; i >= 0; i-- {
-		if parts[i] == "" {
+	for _, p := range parts {
+		if p == "" {
 			return Layer{}, fmt.Errorf("%s: %w: empty key segment", src, ErrSettings)
 		}
-		node = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
-			{Kind: yaml.ScalarNode, Value: parts[i]}, node}}
 	}
 	ft, ok := settingType(parts)
 	if !ok {
 		return Layer{}, fmt.Errorf("%s: %w: unknown key %q", src, ErrSettings, key)
+	}
+	for ft.Kind() == reflect.Pointer {
+		ft = ft.Elem()
+	}
+	var leaf *yaml.Node
+	switch ft.Kind() {
+	case reflect.Struct, reflect.Map:
+		return Layer{}, fmt.Errorf("%s: %w: %s is a group of settings; set one of its keys, like %s.<key>=…", src, ErrSettings, key, key)
+	case reflect.String:
+		leaf = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: value}
+	case reflect.Slice:
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(value), &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.SequenceNode {
+			return Layer{}, fmt.Errorf("%s: %w: %s: %q is not a list like [a, b]", src, ErrSettings, key, value)
+		}
+		leaf = doc.Content[0]
+	default:
+		leaf = &yaml.Node{Kind: yaml.ScalarNode, Value: value}
+	}
+	node := leaf
+	for i := len(parts) - 1; i >= 0; i-- {
+		node = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+			{Kind: yaml.ScalarNode, Value: parts[i]}, node}}
 	}
 	raw, err := yaml.Marshal(node)
 	if err != nil {
 		return Layer{}, fmt.Errorf("%s: %w: %v", src, ErrSettings, err)
 	}
 	if err := strictDecode(raw, new(Settings)); err != nil {
-		if ft.Kind() == reflect.Struct || ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct {
-			return Layer{}, fmt.Errorf("%s: %w: %s is a group of settings; set one of its keys, like %s.<key>=…", src, ErrSettings, key, key)
-		}
 		return Layer{}, fmt.Errorf("%s: %w: %s: %q is not %s", src, ErrSettings, key, value, kindName(ft))
 	}
-	return Layer{Source: src, Node: node, raw: raw}, nil
+	return Layer{Source: src, Node: node}, nil
 }
 
 // Resolve merges layers in order (later wins) and decodes the result.

@@ -74,9 +74,10 @@ func TestRerenderKeepsSecretsAndMtimes(t *testing.T) {
 	if !st.ModTime().Equal(old) {
 		t.Errorf("unchanged docker-compose.yaml got a new mtime %v, want %v", st.ModTime(), old)
 	}
-	// An explicit password replaces the kept one, in every place.
-	write(t, Inputs{Sets: []string{"mysql.password=n3w$ecret"}}, out, false)
-	if got := readEnv(t, out)[envNames.MySQLPassword]; got != "n3w$ecret" {
+	// An explicit password replaces the kept one, in every place, taken
+	// as the exact text even when it looks like YAML.
+	write(t, Inputs{Sets: []string{"mysql.password=[n3w$ecret"}}, out, false)
+	if got := readEnv(t, out)[envNames.MySQLPassword]; got != "[n3w$ecret" {
 		t.Errorf("MYSQL_ROOT_PASSWORD = %q after --set", got)
 	}
 	if got := readEnv(t, out)[envNames.ClickHousePassword]; got != first[envNames.ClickHousePassword] {
