@@ -100,7 +100,7 @@ Exit codes: 4 an image is not on the engine.`,
 			if err != nil {
 				return err
 			}
-			e, err := engine.New(engine.Options{Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr()})
+			e, err := newEngine(cmd, engine.ProgressQuiet)
 			if err != nil {
 				return err
 			}
@@ -177,7 +177,7 @@ Exit codes: 2 the bundle is bad.`,
 			if o.Push && o.Registry == "" {
 				return &exitError{code: 2, err: errors.New("--push needs --registry: the mirror to push to")}
 			}
-			e, err := engine.New(engine.Options{Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr()})
+			e, err := newEngine(cmd, engine.ProgressQuiet)
 			if err != nil {
 				return err
 			}
