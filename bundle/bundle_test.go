@@ -25,6 +25,7 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/engine"
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 type fakeEngine struct {
@@ -76,7 +77,7 @@ func renderDir(t testing.TB, sets ...string) (string, *render.Deployment) {
 	copy(seed[:], "deepflow-compose bundle tests")
 	dir := filepath.Join(t.TempDir(), "deepflow")
 	p, err := render.Prepare(context.Background(), render.Options{
-		Inputs: render.Inputs{Profile: "bridge", NodeIP: "192.0.2.10", Sets: append([]string{"registry=127.0.0.1:5999/deepflow-ce"}, sets...)},
+		Inputs: settings.Inputs{Profile: "bridge", NodeIP: "192.0.2.10", Sets: append([]string{"registry=127.0.0.1:5999/deepflow-ce"}, sets...)},
 		OutDir: dir, Rand: rand.NewChaCha8(seed)})
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/engine"
 	"github.com/deepflow-compose/deepflow-compose/engine/standin"
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // testRegistry keeps every image name on loopback: nothing here may pull.
@@ -39,7 +40,7 @@ func renderDeployment(t testing.TB, sets ...string) *render.Deployment {
 	copy(seed[:], "deepflow-compose bundle engine")
 	dir := filepath.Join(t.TempDir(), "deepflow")
 	plan, err := render.Prepare(context.Background(), render.Options{
-		Inputs: render.Inputs{Profile: "bridge", NodeIP: "127.0.0.1", Sets: append([]string{"registry=" + testRegistry}, sets...)},
+		Inputs: settings.Inputs{Profile: "bridge", NodeIP: "127.0.0.1", Sets: append([]string{"registry=" + testRegistry}, sets...)},
 		OutDir: dir, Rand: rand.NewChaCha8(seed)})
 	if err != nil {
 		t.Fatal(err)

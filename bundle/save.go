@@ -19,6 +19,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/render"
 )
 
@@ -157,7 +158,7 @@ func Save(ctx context.Context, o SaveOptions) (*SaveResult, error) {
 
 // inspectImages fills man.Images with every image's ID and returns their
 // total size. It names every missing image at once.
-func inspectImages(ctx context.Context, e Engine, images render.Images, man *Manifest) (int64, error) {
+func inspectImages(ctx context.Context, e Engine, images catalog.Images, man *Manifest) (int64, error) {
 	byRef := map[string]*Image{}
 	for _, kv := range images.Named() {
 		im := byRef[kv[1]]

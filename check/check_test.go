@@ -17,7 +17,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden and the want lists of testdata/cases")
@@ -27,7 +29,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 var referenceDir = filepath.Join("..", "..", "shared", "reference", "deepflow-docker-compose")
 
 // renderDir renders ours into a fresh directory, with reproducible secrets.
-func renderDir(t *testing.T, in render.Inputs) string {
+func renderDir(t *testing.T, in settings.Inputs) string {
 	t.Helper()
 	if in.NodeIP == "" {
 		in.NodeIP = "192.0.2.10"
@@ -213,7 +215,7 @@ func errorsOf(r *Report) []string {
 // TestOwnRendersAreClean: every profile × version × variation renders to a
 // directory check finds no error in.
 func TestOwnRendersAreClean(t *testing.T) {
-	profiles, err := render.Profiles()
+	profiles, err := settings.Profiles()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,11 +229,11 @@ func TestOwnRendersAreClean(t *testing.T) {
 		"subnets": {"agent.subnets=[100.42.32.0/24, 100.42.40.1-100.42.40.9]", "agent.groupID=g-TE8la86jlZ"},
 	}
 	for _, p := range profiles {
-		for _, v := range render.Versions() {
+		for _, v := range catalog.Versions() {
 			for name, sets := range variations {
 				t.Run(p.Name+"/"+v+"/"+name, func(t *testing.T) {
-					in := render.Inputs{Profile: p.Name, Version: v, Sets: sets, NodeIP: "10.20.30.40"}
-					if _, _, err := in.Settings(); errors.Is(err, render.ErrSettings) && name == "subnets" {
+					in := settings.Inputs{Profile: p.Name, Version: v, Sets: sets, NodeIP: "10.20.30.40"}
+					if _, _, err := in.Settings(); errors.Is(err, settings.ErrSettings) && name == "subnets" {
 						t.Skipf("this render has no agent.subnets yet: %v", err)
 					}
 					dir := renderDir(t, in)
@@ -273,7 +275,7 @@ func buildCase(t *testing.T, c *caseFile) string {
 	var dir string
 	switch {
 	case c.Base == "render":
-		dir = renderDir(t, render.Inputs{Profile: c.Profile, Sets: c.Sets})
+		dir = renderDir(t, settings.Inputs{Profile: c.Profile, Sets: c.Sets})
 	case c.Base == "reference":
 		dir = copyReference(t)
 	case c.Base == "seed003":
@@ -365,7 +367,7 @@ func yamlList(s []string) string {
 // A subnet the manifest names but local_ip_ranges lacks is found in our
 // own render too, so the subnets variation above is not clean by accident.
 func TestSubnetsReachLocalIPRanges(t *testing.T) {
-	in := render.Inputs{Profile: "process-agent", Sets: []string{"agent.subnets=[100.42.32.0/24]", "agent.groupID=g-TE8la86jlZ"}}
+	in := settings.Inputs{Profile: "process-agent", Sets: []string{"agent.subnets=[100.42.32.0/24]", "agent.groupID=g-TE8la86jlZ"}}
 	if _, _, err := in.Settings(); err != nil {
 		t.Skipf("this render has no process-agent subnets yet: %v", err)
 	}

@@ -9,8 +9,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // model is one directory under review: what was read, what was inferred
@@ -20,7 +22,7 @@ type model struct {
 	d        *layout.Dir
 	findings []Finding
 
-	network render.Network
+	network settings.Network
 	nodeIP  string
 	// nodeIPFrom is where nodeIP was read, for messages.
 	nodeIPFrom layout.Value
@@ -41,7 +43,7 @@ type model struct {
 }
 
 func newModel(d *layout.Dir) *model {
-	defaults := render.Defaults()
+	defaults := settings.Defaults()
 	names, err := render.NewTopology(&defaults)
 	if err != nil {
 		panic("check: the default topology does not resolve: " + err.Error())
@@ -152,10 +154,10 @@ func (m *model) service(c *render.Component) *layout.Service {
 }
 
 func (m *model) inferNetwork() {
-	m.network = render.Bridge
+	m.network = settings.Bridge
 	if s := m.service(&m.names.Server); s != nil {
 		if s.NetworkMode.Val == "host" {
-			m.network = render.Host
+			m.network = settings.Host
 		}
 		return
 	}
@@ -170,7 +172,7 @@ func (m *model) inferNetwork() {
 		}
 	}
 	if host > other {
-		m.network = render.Host
+		m.network = settings.Host
 		return
 	}
 	if host == 0 && other == 0 {
@@ -178,7 +180,7 @@ func (m *model) inferNetwork() {
 		// ports it expects.
 		grpc, _ := m.names.Server.L(render.LGRPC)
 		if v, ok := m.d.AgentYAML.Get("controller-port"); ok && v.Val == strconv.Itoa(grpc.Port) {
-			m.network = render.Host
+			m.network = settings.Host
 		}
 	}
 }
@@ -239,7 +241,7 @@ func (m *model) settleNodeIP() {
 			others = append(others, v)
 		}
 	}
-	if m.network == render.Host {
+	if m.network == settings.Host {
 		for _, r := range m.wireRefs() {
 			if isIP(r.ep.host) && !isLoopback(r.ep.host) && !strings.Contains(r.ep.v.Raw, "NODE_IP_FOR_DEEPFLOW") {
 				others = append(others, layout.Value{File: r.ep.v.File, Line: r.ep.v.Line, Val: r.ep.host})
@@ -292,7 +294,7 @@ func (m *model) legacyGroupConfig() (legacy, ok bool) {
 	}
 	// The catalog knows each release line's format; past it, v6.6 is
 	// where the sectioned layout began.
-	if r, err := render.LookupRelease("v" + mm[1] + "." + mm[2]); err == nil && r.GroupConfigFormat != "" {
+	if r, err := catalog.Lookup("v" + mm[1] + "." + mm[2]); err == nil && r.GroupConfigFormat != "" {
 		return r.GroupConfigFormat == "legacy", true
 	}
 	major, _ := strconv.Atoi(mm[1])
@@ -579,7 +581,7 @@ func (m *model) buildTopology() {
 		}
 	}
 	m.grafanaHostPort = grafana
-	if m.network == render.Bridge {
+	if m.network == settings.Bridge {
 		m.grafanaHostPort = 0
 		if s := m.service(&n.Grafana); s != nil {
 			for _, p := range s.Ports {
@@ -596,7 +598,7 @@ func (m *model) buildTopology() {
 	}
 
 	// Which datastores are reachable beyond the stack.
-	if m.network == render.Host {
+	if m.network == settings.Host {
 		m.mysqlExposed = !isLoopback(m.mysqlBind().Val)
 		m.chExposed = false
 		for _, h := range m.clickhouseBinds() {
@@ -609,10 +611,10 @@ func (m *model) buildTopology() {
 		m.chExposed = published(m.service(&n.ClickHouse))
 	}
 
-	s := render.Settings{Network: m.network, NodeIP: m.nodeIP,
-		MySQL:      render.MySQLSettings{Port: mysqlPort},
-		ClickHouse: render.ClickHouseSettings{TCPPort: chTCP, HTTPPort: chHTTP, InterserverPort: chInter},
-		Grafana:    render.GrafanaSettings{Port: m.grafanaHostPort}}
+	s := settings.Settings{Network: m.network, NodeIP: m.nodeIP,
+		MySQL:      settings.MySQLSettings{Port: mysqlPort},
+		ClickHouse: settings.ClickHouseSettings{TCPPort: chTCP, HTTPPort: chHTTP, InterserverPort: chInter},
+		Grafana:    settings.GrafanaSettings{Port: m.grafanaHostPort}}
 	// Datastores may differ in exposure; take each from the topology
 	// resolved with its own choice.
 	resolve := func(expose bool) *render.Topology {
@@ -631,7 +633,7 @@ func (m *model) buildTopology() {
 		for i := range c.Listeners {
 			if c.Listeners[i].Name == name {
 				if port != 0 {
-					if m.network == render.Host {
+					if m.network == settings.Host {
 						c.Listeners[i].HostPort = port
 					}
 					c.Listeners[i].Port = port
@@ -673,7 +675,7 @@ func (m *model) portSrc(f *layout.YAMLFile, key string) layout.Value {
 // refuses those, so it resolves with stand-in ports that cannot clash and
 // puts the real ones back, letting the review report the clash and still
 // check everything else.
-func (m *model) resolveDespiteClash(s render.Settings) *render.Topology {
+func (m *model) resolveDespiteClash(s settings.Settings) *render.Topology {
 	real := map[int]int{1: s.MySQL.Port, 2: s.ClickHouse.TCPPort, 3: s.ClickHouse.HTTPPort, 4: s.ClickHouse.InterserverPort, 5: s.Grafana.Port}
 	s.MySQL.Port, s.ClickHouse.TCPPort, s.ClickHouse.HTTPPort, s.ClickHouse.InterserverPort, s.Grafana.Port = 1, 2, 3, 4, 5
 	t, err := render.NewTopology(&s)

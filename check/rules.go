@@ -7,6 +7,7 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // tc is the expected topology's copy of a component.
@@ -45,10 +46,10 @@ func (m *model) composeRules() {
 		}
 		host := s.NetworkMode.Val == "host"
 		switch {
-		case m.network == render.Host && !host:
+		case m.network == settings.Host && !host:
 			m.errorf(at(cf.File, s.Line), "network-mode", fmt.Sprintf("add network_mode: host to services.%s and remove its networks, links and ports", s.Name),
 				"services.%s is on a compose network while deepflow-server uses network_mode: host; the two cannot reach each other by name, and only published ports connect them", s.Name)
-		case m.network == render.Bridge && host:
+		case m.network == settings.Bridge && host:
 			m.errorf(s.NetworkMode, "network-mode", fmt.Sprintf("remove network_mode: host from services.%s, or convert every service to host networking", s.Name),
 				"services.%s uses network_mode: host while deepflow-server is on the compose network; service names do not resolve from the host network", s.Name)
 		}
@@ -71,7 +72,7 @@ func (m *model) composeRules() {
 
 // clashRules: two listeners on one node port.
 func (m *model) clashRules() {
-	if m.network == render.Host {
+	if m.network == settings.Host {
 		seen := map[int]render.HostPort{}
 		for _, hp := range m.topo.HostPorts() {
 			prev, ok := seen[hp.Port]
@@ -172,7 +173,7 @@ func (m *model) wiringRules() {
 			continue // reported as a placeholder
 		}
 		ok := host == want.Host
-		if m.network == render.Bridge {
+		if m.network == settings.Bridge {
 			ok = ok || host == c.Service || host == c.Container ||
 				(m.nodeIP != "" && host == m.nodeIP && l.HostPort != 0)
 		} else {
@@ -191,10 +192,10 @@ func (m *model) wiringRules() {
 			}
 			label := componentLabel[c.Key]
 			switch {
-			case m.network == render.Host && names[host]:
+			case m.network == settings.Host && names[host]:
 				m.errorf(r.ep.v, "service-host", fix,
 					"%s names %q, a compose service or container name; under network_mode: host no such name resolves, so %s is unreachable", r.ep.what, host, label)
-			case m.network == render.Host && isLoopback(want.Host):
+			case m.network == settings.Host && isLoopback(want.Host):
 				m.errorf(r.ep.v, "wrong-host", fix,
 					"%s names %s, but %s listens on %s only (%s)", r.ep.what, host, label, l.Bind, m.bindWhere(c))
 			default:
@@ -230,7 +231,7 @@ func (m *model) rewriteHost(raw, oldHost, newHost string) string {
 // publishRules: under bridge, every port agents, deepflow-ctl and browsers
 // dial is published, on the node port the topology gives.
 func (m *model) publishRules() {
-	if m.network != render.Bridge || m.d.Compose == nil || m.d.Compose.Root == nil {
+	if m.network != settings.Bridge || m.d.Compose == nil || m.d.Compose.Root == nil {
 		return
 	}
 	for _, nc := range []*render.Component{&m.names.Server, &m.names.App, &m.names.Grafana, &m.names.MySQL, &m.names.ClickHouse} {
@@ -285,7 +286,7 @@ func (m *model) publishRules() {
 func (m *model) agentRules() {
 	ap := m.topo.AgentPorts()
 	mode := "bridge networking (published ports)"
-	if m.network == render.Host {
+	if m.network == settings.Host {
 		mode = "host networking"
 	}
 	checkIP := func(v layout.Value, what string) {
@@ -373,7 +374,7 @@ func (m *model) nodeIPRules() {
 // exposureRules: under host networking, datastores on every interface are
 // open to the network.
 func (m *model) exposureRules() {
-	if m.network != render.Host {
+	if m.network != settings.Host {
 		return
 	}
 	who := "anyone who can reach this host"
@@ -405,9 +406,9 @@ func (m *model) reach(c *render.Component, exposed bool) string {
 		node = m.nodeIP
 	}
 	switch {
-	case m.network == render.Host && exposed:
+	case m.network == settings.Host && exposed:
 		return "anyone who can reach " + node
-	case m.network == render.Host:
+	case m.network == settings.Host:
 		return "any process on this host"
 	case exposed:
 		return fmt.Sprintf("anyone who can reach %s (the port is published)", node)

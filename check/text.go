@@ -6,8 +6,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/layout"
-	"github.com/deepflow-compose/deepflow-compose/render"
 )
 
 var (
@@ -225,7 +225,7 @@ func (m *model) release() map[string]string {
 	if mm == nil {
 		return nil
 	}
-	r, err := render.LookupRelease("v" + mm[1] + "." + mm[2])
+	r, err := catalog.Lookup("v" + mm[1] + "." + mm[2])
 	if err != nil {
 		return nil
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/engine/standin"
 	"github.com/deepflow-compose/deepflow-compose/internal/enginetest"
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // testRegistry keeps every image name on loopback: should a stand-in be
@@ -86,7 +87,7 @@ func renderStack(t testing.TB, profile string, sets ...string) *engine.Stack {
 		"registry=" + testRegistry,
 	}, sets...)
 	plan, err := render.Prepare(context.Background(), render.Options{
-		Inputs: render.Inputs{Profile: profile, NodeIP: "127.0.0.1", Sets: sets},
+		Inputs: settings.Inputs{Profile: profile, NodeIP: "127.0.0.1", Sets: sets},
 		OutDir: filepath.Join(root, "deploy"),
 	})
 	if err != nil {

@@ -13,12 +13,11 @@ import (
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/docker/compose/v5/pkg/api"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"golang.org/x/sys/unix"
-
-	"github.com/deepflow-compose/deepflow-compose/render"
 )
 
 // Level is a preflight check's outcome.
@@ -120,7 +119,7 @@ func checkNodeIP(s *Stack) Check {
 		c.Level, c.Msg = Warn, fmt.Sprintf("%s: cannot list local interfaces: %v", s.NodeIP, err)
 	case local:
 		c.Level, c.Msg = OK, s.NodeIP+" is assigned to a local interface"
-	case s.Network == render.Host:
+	case s.Network == settings.Host:
 		c.Level, c.Msg = Fail, s.NodeIP+" is not assigned to any local interface; host networking binds and dials it, so re-render with --node-ip set to one of this host's addresses"
 	default:
 		c.Level, c.Msg = Warn, s.NodeIP+" is not assigned to any local interface; agents will not reach this host there (fine if it is a NAT or load-balancer address)"

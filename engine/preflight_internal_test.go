@@ -9,6 +9,7 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 func TestCompareVersions(t *testing.T) {
@@ -75,7 +76,7 @@ func TestCheckExistingData(t *testing.T) {
 }
 
 func TestCheckNodeIP(t *testing.T) {
-	s := &Stack{NodeIP: "127.0.0.1", Network: render.Host}
+	s := &Stack{NodeIP: "127.0.0.1", Network: settings.Host}
 	if c := checkNodeIP(s); c.Level != OK {
 		t.Errorf("loopback: %+v", c)
 	}
@@ -85,7 +86,7 @@ func TestCheckNodeIP(t *testing.T) {
 	if c := checkNodeIP(s); c.Level != Fail {
 		t.Errorf("foreign IP under host networking: %+v", c)
 	}
-	s.Network = render.Bridge
+	s.Network = settings.Bridge
 	if c := checkNodeIP(s); c.Level != Warn {
 		t.Errorf("foreign IP under bridge: %+v", c)
 	}
@@ -111,7 +112,7 @@ func TestCheckDataDir(t *testing.T) {
 // engines and hand-edited directories are left alone.
 func TestPrivilegeAgent(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "deploy")
-	plan, err := render.Prepare(context.Background(), render.Options{Inputs: render.Inputs{NodeIP: "127.0.0.1"}, OutDir: dir})
+	plan, err := render.Prepare(context.Background(), render.Options{Inputs: settings.Inputs{NodeIP: "127.0.0.1"}, OutDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

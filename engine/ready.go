@@ -19,6 +19,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // Probe is one readiness check of one service, resolved to an address.
@@ -73,7 +74,7 @@ func (e *Engine) target(ctx context.Context, s *Stack, p *Probe) (string, error)
 	var host string
 	port := l.Port
 	switch {
-	case s.Network == render.Host:
+	case s.Network == settings.Host:
 		host = localHost(l.Bind)
 	case l.HostPort != 0:
 		host, port = "127.0.0.1", l.HostPort

@@ -6,6 +6,7 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // Stack is what the engine needs to know about one rendered deployment.
@@ -16,7 +17,7 @@ type Stack struct {
 	ComposeFile string
 	EnvFile     string
 	Version     string
-	Network     render.Network
+	Network     settings.Network
 	NodeIP      string
 	DataDir     string
 	// AgentPrivileged: the agent's compose file runs it privileged.

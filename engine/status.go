@@ -9,10 +9,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/docker/compose/v5/pkg/api"
 	"github.com/moby/moby/api/types/container"
-
-	"github.com/deepflow-compose/deepflow-compose/render"
 )
 
 // Readiness values of a service.
@@ -133,7 +132,7 @@ func serviceOrder(s *Stack, name string) string {
 
 func ports(s *Stack, name string, c container.Summary) []string {
 	out := []string{}
-	if s.Network == render.Host {
+	if s.Network == settings.Host {
 		if comp := s.component(name); comp != nil {
 			for _, l := range comp.Listeners {
 				out = append(out, fmt.Sprintf("%s:%d (%s)", l.Bind, l.Port, l.Name))

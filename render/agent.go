@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // DeepFlow's own private ranges, which an explicit local_ip_ranges replaces
@@ -34,9 +35,9 @@ func agentSide(d *Data) ([]string, error) {
 			ControllerIP: d.W.AgentController.Host, ControllerPort: d.W.AgentController.Port,
 		},
 		// Agents on host networking report the host's own resources (seed 003).
-		HypervisorResourceEnabled: d.T.Network == Host,
+		HypervisorResourceEnabled: d.T.Network == settings.Host,
 		// Process agents on Kubernetes nodes still sync their workloads.
-		WorkloadResourceSyncEnabled: s.Agent.Mode == AgentProcess,
+		WorkloadResourceSyncEnabled: s.Agent.Mode == settings.AgentProcess,
 		Group:                       s.Agent.Group,
 	})
 	var notices []string
@@ -56,7 +57,7 @@ func agentSide(d *Data) ([]string, error) {
 		return nil, err
 	}
 	d.ClusterRoleRules = string(rules)
-	if s.Agent.Mode == AgentProcess || len(s.Agent.Subnets) > 0 {
+	if s.Agent.Mode == settings.AgentProcess || len(s.Agent.Subnets) > 0 {
 		d.LocalIPRanges = append(append([]string{}, defaultLocalIPRanges...), s.Agent.Subnets...)
 	}
 	return notices, nil
@@ -66,9 +67,9 @@ func agentSide(d *Data) ([]string, error) {
 func wanted(path string, d *Data) bool {
 	switch path {
 	case "agent/docker-compose.yaml":
-		return d.S.Agent.Mode == AgentContainer
+		return d.S.Agent.Mode == settings.AgentContainer
 	case "agent/deepflow-agent.service":
-		return d.S.Agent.Mode == AgentProcess
+		return d.S.Agent.Mode == settings.AgentProcess
 	case "agent/domain-agent-sync.yaml":
 		// Kubernetes process agents join the cluster's own domain.
 		return d.S.Agent.Kubernetes.ClusterName == ""

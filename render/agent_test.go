@@ -6,21 +6,23 @@ import (
 	"testing"
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // TestEveryRecipeEveryVersion renders the full recipe set for every
 // version and profile; each group config is validated against its
 // version's schema inside Prepare, and checked here once more.
 func TestEveryRecipeEveryVersion(t *testing.T) {
-	for _, v := range Versions() {
+	for _, v := range catalog.Versions() {
 		for _, profile := range []string{"bridge", "host-network", "process-agent"} {
-			p := prepare(t, Inputs{Profile: profile, Version: v, ValuesFiles: []string{"testdata/values/recipes.yaml"}}, "x")
+			p := prepare(t, settings.Inputs{Profile: profile, Version: v, ValuesFiles: []string{"testdata/values/recipes.yaml"}}, "x")
 			f := p.File(layout.GroupConfig)
 			if f == nil {
 				t.Fatalf("%s %s: no group config although agent.groupID is set", v, profile)
 			}
-			r, _ := LookupRelease(v)
+			r, _ := catalog.Lookup(v)
 			format, _ := agentcfg.ParseFormat(r.GroupConfigFormat)
 			if err := agentcfg.Validate(format, f.Data); err != nil {
 				t.Errorf("%s %s: %v", v, profile, err)
@@ -37,7 +39,7 @@ func TestEveryRecipeEveryVersion(t *testing.T) {
 }
 
 func TestLegacyWithoutGroupIDWritesNoPlaceholder(t *testing.T) {
-	p := prepare(t, Inputs{Profile: "process-agent", Version: "v6.5"}, "x")
+	p := prepare(t, settings.Inputs{Profile: "process-agent", Version: "v6.5"}, "x")
 	if p.File(layout.GroupConfig) != nil {
 		t.Error("a v6.5 group config was written without agent.groupID")
 	}
@@ -51,7 +53,7 @@ func TestLegacyWithoutGroupIDWritesNoPlaceholder(t *testing.T) {
 }
 
 func TestProcessAgentServerSide(t *testing.T) {
-	p := prepare(t, Inputs{Profile: "process-agent", Sets: []string{"agent.subnets=[100.42.32.0/24, 10.9.0.1-10.9.0.9]", "agent.groupID=g-TE8la86jlZ"}}, "x")
+	p := prepare(t, settings.Inputs{Profile: "process-agent", Sets: []string{"agent.subnets=[100.42.32.0/24, 10.9.0.1-10.9.0.9]", "agent.groupID=g-TE8la86jlZ"}}, "x")
 	server, err := layout.YAML(layout.ServerYAML, p.File(layout.ServerYAML).Data)
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +102,7 @@ func TestProcessAgentServerSide(t *testing.T) {
 }
 
 func TestPrepareAgent(t *testing.T) {
-	p, err := PrepareAgent(context.Background(), Options{Inputs: Inputs{NodeIP: "10.1.2.3",
+	p, err := PrepareAgent(context.Background(), Options{Inputs: settings.Inputs{NodeIP: "10.1.2.3",
 		Sets: []string{"network=host", "agent.mode=process", "agent.groupID=g-TE8la86jlZ"}}, OutDir: "x"})
 	if err != nil {
 		t.Fatal(err)

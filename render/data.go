@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
+	"github.com/deepflow-compose/deepflow-compose/catalog"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // Env names the variables .env defines and the compose file interpolates.
@@ -65,10 +67,10 @@ type Paths struct {
 
 // Data is handed to every template.
 type Data struct {
-	S       *Settings
+	S       *settings.Settings
 	T       *Topology
-	R       *Release
-	Images  Images
+	R       *catalog.Release
+	Images  catalog.Images
 	Env     Env
 	Secrets Secrets
 	W       Wiring
@@ -101,12 +103,12 @@ type Data struct {
 	CtlDefaultAPIPort int
 }
 
-func newData(s *Settings, prof *Profile, t *Topology, sec Secrets) (*Data, error) {
-	r, err := LookupRelease(s.Version)
+func newData(s *settings.Settings, prof *settings.Profile, t *Topology, sec Secrets) (*Data, error) {
+	r, err := catalog.Lookup(s.Version)
 	if err != nil {
 		return nil, err
 	}
-	images, err := ResolveImages(s)
+	images, err := catalog.Resolve(s.Version, s.Registry, s.Images)
 	if err != nil {
 		return nil, err
 	}

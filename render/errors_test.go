@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // TestBadInput: each bad input fails with exactly this message, wraps the
@@ -24,41 +25,41 @@ func TestBadInput(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		in   Inputs
+		in   settings.Inputs
 		want string
 		is   error
 	}{
-		{"invalid IP", Inputs{NodeIP: "10.0.0.300"}, `invalid settings: nodeIP: "10.0.0.300" is not an IP address`, ErrSettings},
-		{"unspecified IP", Inputs{NodeIP: "0.0.0.0"}, `invalid settings: nodeIP: 0.0.0.0 is the unspecified address; agents need one they can dial`, ErrSettings},
-		{"unknown profile", Inputs{Profile: "swarm"}, `unknown profile "swarm" (available: bridge, host-network, process-agent)`, ErrUnknownProfile},
-		{"unknown version", Inputs{Version: "v5.0"}, `invalid settings: version: unknown version "v5.0" (supported: v6.5, v6.6, v7.0, v7.1)`, ErrSettings},
-		{"unknown --set key", Inputs{Sets: []string{"mysql.prot=1"}}, `--set mysql.prot=1: invalid settings: unknown key "mysql.prot"`, ErrSettings},
-		{"unknown file key", Inputs{ValuesFiles: []string{typo}}, typo + `: invalid settings: line 3: unknown key "prot"`, ErrSettings},
-		{"wrong type in file", Inputs{ValuesFiles: []string{wrongType}}, wrongType + ": invalid settings: line 2: cannot unmarshal !!str `web` into an integer", ErrSettings},
-		{"wrong --set type", Inputs{Sets: []string{"mysql.port=x"}}, `--set mysql.port=x: invalid settings: mysql.port: "x" is not an integer`, ErrSettings},
-		{"--set on a group", Inputs{Sets: []string{"expose=1"}}, `--set expose=1: invalid settings: expose is a group of settings; set one of its keys, like expose.<key>=…`, ErrSettings},
-		{"--set list not a list", Inputs{Sets: []string{"agent.subnets=lan"}}, `--set agent.subnets=lan: invalid settings: agent.subnets: "lan" is not a list like [a, b]`, ErrSettings},
-		{"--set bool not a bool", Inputs{Sets: []string{"expose.datastores=maybe"}}, `--set expose.datastores=maybe: invalid settings: expose.datastores: "maybe" is not true or false`, ErrSettings},
-		{"--set without =", Inputs{Sets: []string{"mysql.port"}}, `--set mysql.port: invalid settings: want key.path=value`, ErrSettings},
-		{"port out of range", Inputs{Sets: []string{"mysql.port=70000"}}, `invalid settings: mysql.port: 70000 is out of range 1-65535`, ErrSettings},
-		{"port zero", Inputs{Sets: []string{"grafana.port=0"}}, `invalid settings: grafana.port: 0 is out of range 1-65535`, ErrSettings},
-		{"bad network", Inputs{Sets: []string{"network=overlay"}}, `invalid settings: network: "overlay" must be bridge or host`, ErrSettings},
-		{"relative dataDir", Inputs{Sets: []string{"dataDir=data"}}, `invalid settings: dataDir: "data" must be a clean absolute path other than /`, ErrSettings},
-		{"newline in password", Inputs{Sets: []string{"mysql.password=a\nb"}}, `invalid settings: mysql.password: must not contain control characters such as newlines or tabs`, ErrSettings},
-		{"host port clash", Inputs{Profile: "host-network", Sets: []string{"mysql.port=20416"}}, `invalid topology: mysql (mysql) and server (querier) both bind node port 20416`, ErrTopology},
-		{"published port clash", Inputs{Sets: []string{"grafana.port=30417"}}, `invalid topology: server (controller) and grafana (web) both bind node port 30417`, ErrTopology},
-		{"bad subnet", Inputs{Sets: []string{"agent.subnets=[100.42.32.0/24, 100.42.33.7/24, 10.0.0.9-10.0.0.1, lan]"}},
+		{"invalid IP", settings.Inputs{NodeIP: "10.0.0.300"}, `invalid settings: nodeIP: "10.0.0.300" is not an IP address`, settings.ErrSettings},
+		{"unspecified IP", settings.Inputs{NodeIP: "0.0.0.0"}, `invalid settings: nodeIP: 0.0.0.0 is the unspecified address; agents need one they can dial`, settings.ErrSettings},
+		{"unknown profile", settings.Inputs{Profile: "swarm"}, `unknown profile "swarm" (available: bridge, host-network, process-agent)`, settings.ErrUnknownProfile},
+		{"unknown version", settings.Inputs{Version: "v5.0"}, `invalid settings: version: unknown version "v5.0" (supported: v6.5, v6.6, v7.0, v7.1)`, settings.ErrSettings},
+		{"unknown --set key", settings.Inputs{Sets: []string{"mysql.prot=1"}}, `--set mysql.prot=1: invalid settings: unknown key "mysql.prot"`, settings.ErrSettings},
+		{"unknown file key", settings.Inputs{ValuesFiles: []string{typo}}, typo + `: invalid settings: line 3: unknown key "prot"`, settings.ErrSettings},
+		{"wrong type in file", settings.Inputs{ValuesFiles: []string{wrongType}}, wrongType + ": invalid settings: line 2: cannot unmarshal !!str `web` into an integer", settings.ErrSettings},
+		{"wrong --set type", settings.Inputs{Sets: []string{"mysql.port=x"}}, `--set mysql.port=x: invalid settings: mysql.port: "x" is not an integer`, settings.ErrSettings},
+		{"--set on a group", settings.Inputs{Sets: []string{"expose=1"}}, `--set expose=1: invalid settings: expose is a group of settings; set one of its keys, like expose.<key>=…`, settings.ErrSettings},
+		{"--set list not a list", settings.Inputs{Sets: []string{"agent.subnets=lan"}}, `--set agent.subnets=lan: invalid settings: agent.subnets: "lan" is not a list like [a, b]`, settings.ErrSettings},
+		{"--set bool not a bool", settings.Inputs{Sets: []string{"expose.datastores=maybe"}}, `--set expose.datastores=maybe: invalid settings: expose.datastores: "maybe" is not true or false`, settings.ErrSettings},
+		{"--set without =", settings.Inputs{Sets: []string{"mysql.port"}}, `--set mysql.port: invalid settings: want key.path=value`, settings.ErrSettings},
+		{"port out of range", settings.Inputs{Sets: []string{"mysql.port=70000"}}, `invalid settings: mysql.port: 70000 is out of range 1-65535`, settings.ErrSettings},
+		{"port zero", settings.Inputs{Sets: []string{"grafana.port=0"}}, `invalid settings: grafana.port: 0 is out of range 1-65535`, settings.ErrSettings},
+		{"bad network", settings.Inputs{Sets: []string{"network=overlay"}}, `invalid settings: network: "overlay" must be bridge or host`, settings.ErrSettings},
+		{"relative dataDir", settings.Inputs{Sets: []string{"dataDir=data"}}, `invalid settings: dataDir: "data" must be a clean absolute path other than /`, settings.ErrSettings},
+		{"newline in password", settings.Inputs{Sets: []string{"mysql.password=a\nb"}}, `invalid settings: mysql.password: must not contain control characters such as newlines or tabs`, settings.ErrSettings},
+		{"host port clash", settings.Inputs{Profile: "host-network", Sets: []string{"mysql.port=20416"}}, `invalid topology: mysql (mysql) and server (querier) both bind node port 20416`, ErrTopology},
+		{"published port clash", settings.Inputs{Sets: []string{"grafana.port=30417"}}, `invalid topology: server (controller) and grafana (web) both bind node port 30417`, ErrTopology},
+		{"bad subnet", settings.Inputs{Sets: []string{"agent.subnets=[100.42.32.0/24, 100.42.33.7/24, 10.0.0.9-10.0.0.1, lan]"}},
 			`invalid settings: agent.subnets[1]: "100.42.33.7/24" has host bits set; the network is 100.42.33.0/24; ` +
 				`agent.subnets[2]: "10.0.0.9-10.0.0.1" ends before it starts; ` +
-				`agent.subnets[3]: "lan" is neither a CIDR like 100.42.32.0/24 nor a range like 10.1.0.0-10.1.255.255`, ErrSettings},
-		{"unknown recipe key", Inputs{Sets: []string{"agent.group.processTopology.enable=true"}}, `--set agent.group.processTopology.enable=true: invalid settings: unknown key "agent.group.processTopology.enable"`, ErrSettings},
-		{"bad recipe value", Inputs{Sets: []string{"agent.group.kubernetesResources.presets=[rancher]"}}, `agent.group.kubernetesResources.presets[0]: "rancher" is not one of openshift, openkruise`, agentcfg.ErrEnum},
-		{"bad group ID", Inputs{Sets: []string{"agent.groupID=TE8la86jlZ"}}, `invalid settings: agent.groupID: "TE8la86jlZ" is not an agent group ID like g-TE8la86jlZ`, ErrSettings},
-		{"bad agent mode", Inputs{Sets: []string{"agent.mode=daemonset"}}, `invalid settings: agent.mode: "daemonset" must be container or process`, ErrSettings},
-		{"bad image overrides", Inputs{Sets: []string{"images.foo=x:1", "images.server=nope"}},
+				`agent.subnets[3]: "lan" is neither a CIDR like 100.42.32.0/24 nor a range like 10.1.0.0-10.1.255.255`, settings.ErrSettings},
+		{"unknown recipe key", settings.Inputs{Sets: []string{"agent.group.processTopology.enable=true"}}, `--set agent.group.processTopology.enable=true: invalid settings: unknown key "agent.group.processTopology.enable"`, settings.ErrSettings},
+		{"bad recipe value", settings.Inputs{Sets: []string{"agent.group.kubernetesResources.presets=[rancher]"}}, `agent.group.kubernetesResources.presets[0]: "rancher" is not one of openshift, openkruise`, agentcfg.ErrEnum},
+		{"bad group ID", settings.Inputs{Sets: []string{"agent.groupID=TE8la86jlZ"}}, `invalid settings: agent.groupID: "TE8la86jlZ" is not an agent group ID like g-TE8la86jlZ`, settings.ErrSettings},
+		{"bad agent mode", settings.Inputs{Sets: []string{"agent.mode=daemonset"}}, `invalid settings: agent.mode: "daemonset" must be container or process`, settings.ErrSettings},
+		{"bad image overrides", settings.Inputs{Sets: []string{"images.foo=x:1", "images.server=nope"}},
 			`invalid settings: images.foo: unknown component (one of mysql, clickhouse, server, app, grafana, grafanaInit, grafanaInitDsDh, agent); ` +
-				`images.server: "nope" is not an image reference with a tag or digest, like registry/name:tag`, ErrSettings},
-		{"clickhouse ports clash", Inputs{Profile: "host-network", Sets: []string{"clickhouse.httpPort=9000"}}, `invalid topology: clickhouse (tcp) and clickhouse (http) both bind node port 9000`, ErrTopology},
+				`images.server: "nope" is not an image reference with a tag or digest, like registry/name:tag`, settings.ErrSettings},
+		{"clickhouse ports clash", settings.Inputs{Profile: "host-network", Sets: []string{"clickhouse.httpPort=9000"}}, `invalid topology: clickhouse (tcp) and clickhouse (http) both bind node port 9000`, ErrTopology},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,7 +93,7 @@ func TestUnwritableOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, out := range []string{file, filepath.Join(file, "sub")} {
-		p := prepare(t, Inputs{}, out)
+		p := prepare(t, settings.Inputs{}, out)
 		_, err := p.Write(false)
 		if !errors.Is(err, ErrWrite) {
 			t.Errorf("-o %s: got %v, want ErrWrite", out, err)

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/ini.v1"
 
 	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // FuzzSecrets renders random passwords and admin user names and reads every
@@ -22,12 +23,12 @@ func FuzzSecrets(f *testing.F) {
 		f.Add(s, s, "admin"+s)
 	}
 	f.Fuzz(func(t *testing.T, mysql, clickhouse, user string) {
-		in := Inputs{NodeIP: "192.0.2.10", Sets: []string{
+		in := settings.Inputs{NodeIP: "192.0.2.10", Sets: []string{
 			"mysql.password=" + mysql, "clickhouse.password=" + clickhouse, "grafana.adminUser=" + user, "grafana.adminPassword=" + mysql + clickhouse,
 		}}
 		p, err := Prepare(context.Background(), Options{Inputs: in, OutDir: "x"})
 		if err != nil {
-			if errors.Is(err, ErrSettings) {
+			if errors.Is(err, settings.ErrSettings) {
 				return // refused up front: control characters, invalid UTF-8, empty user, or a list-looking value
 			}
 			t.Fatalf("Prepare: %v", err)
@@ -105,7 +106,7 @@ func FuzzINIValue(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		if checkSecretText(v) != nil || (strings.Contains(v, "`") && strings.Contains(v, `"""`)) {
+		if settings.CheckSecretText(v) != nil || (strings.Contains(v, "`") && strings.Contains(v, `"""`)) {
 			t.Skip()
 		}
 		cfg, err := ini.LoadSources(ini.LoadOptions{}, []byte("[s]\nk = "+iniValue(v)+"\n"))

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -20,7 +22,7 @@ func seeded() *rand.ChaCha8 {
 	return rand.NewChaCha8(seed)
 }
 
-func prepare(t *testing.T, in Inputs, out string) *Plan {
+func prepare(t *testing.T, in settings.Inputs, out string) *Plan {
 	t.Helper()
 	if in.NodeIP == "" {
 		in.NodeIP = "192.0.2.10"
@@ -34,18 +36,18 @@ func prepare(t *testing.T, in Inputs, out string) *Plan {
 
 var goldenCases = []struct {
 	name string
-	in   Inputs
+	in   settings.Inputs
 }{
-	{"bridge", Inputs{Profile: "bridge"}},
-	{"host-network", Inputs{Profile: "host-network"}},
-	{"host-network-exposed", Inputs{Profile: "hostNetwork", Version: "v6.6",
+	{"bridge", settings.Inputs{Profile: "bridge"}},
+	{"host-network", settings.Inputs{Profile: "host-network"}},
+	{"host-network-exposed", settings.Inputs{Profile: "hostNetwork", Version: "v6.6",
 		Sets: []string{"expose.datastores=true", "mysql.port=30131", "grafana.port=3001", "agent.groupID=g-TE8la86jlZ"}}},
-	{"process-agent", Inputs{Profile: "process-agent", Sets: []string{"agent.subnets=[100.42.32.0/24]"}}},
-	{"process-agent-kubernetes", Inputs{Profile: "process-agent", ValuesFiles: []string{"testdata/values/recipes.yaml"},
+	{"process-agent", settings.Inputs{Profile: "process-agent", Sets: []string{"agent.subnets=[100.42.32.0/24]"}}},
+	{"process-agent-kubernetes", settings.Inputs{Profile: "process-agent", ValuesFiles: []string{"testdata/values/recipes.yaml"},
 		Sets: []string{"network=host", "agent.kubernetes.clusterName=process-example", "agent.kubernetes.clusterID=d-J8Uv7wE0EC"}}},
-	{"v6.5-process-agent-without-group", Inputs{Profile: "process-agent", Version: "v6.5"}},
-	{"offline-mirror", Inputs{Profile: "host-network", Sets: []string{"offline=true", "registry=harbor.local/deepflow", "images.agent=harbor.local/agents/deepflow-agent:v7.1.2"}}},
-	{"v6.5-recipes", Inputs{Profile: "bridge", Version: "v6.5", ValuesFiles: []string{"testdata/values/recipes.yaml"}}},
+	{"v6.5-process-agent-without-group", settings.Inputs{Profile: "process-agent", Version: "v6.5"}},
+	{"offline-mirror", settings.Inputs{Profile: "host-network", Sets: []string{"offline=true", "registry=harbor.local/deepflow", "images.agent=harbor.local/agents/deepflow-agent:v7.1.2"}}},
+	{"v6.5-recipes", settings.Inputs{Profile: "bridge", Version: "v6.5", ValuesFiles: []string{"testdata/values/recipes.yaml"}}},
 }
 
 // TestGolden compares every rendered file, byte for byte, with

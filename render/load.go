@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // Deployment is a rendered directory read back: what up, status and the
@@ -14,10 +16,10 @@ import (
 type Deployment struct {
 	Dir         string
 	Profile     string
-	Settings    *Settings
+	Settings    *settings.Settings
 	Topology    *Topology
-	Release     *Release
-	Images      Images
+	Release     *catalog.Release
+	Images      catalog.Images
 	ProjectName string
 	// Env is the directory's .env, as compose reads it.
 	Env map[string]string
@@ -47,11 +49,11 @@ func Load(dir string) (*Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := LookupRelease(s.Version)
+	r, err := catalog.Lookup(s.Version)
 	if err != nil {
 		return nil, err
 	}
-	images, err := ResolveImages(&s)
+	images, err := catalog.Resolve(s.Version, s.Registry, s.Images)
 	if err != nil {
 		return nil, err
 	}

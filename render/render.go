@@ -14,12 +14,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // Options are everything one render needs.
 type Options struct {
-	Inputs
+	settings.Inputs
 	OutDir string
 	// Force overwrites files changed by hand and files we did not write.
 	Force bool
@@ -41,10 +43,10 @@ type File struct {
 
 // Plan is a validated render held in memory.
 type Plan struct {
-	Settings *Settings
-	Profile  *Profile
+	Settings *settings.Settings
+	Profile  *settings.Profile
 	Topology *Topology
-	Images   Images
+	Images   catalog.Images
 	Files    []File
 	OutDir   string
 	// NodeIPFrom says where the node IP came from when it was detected.
@@ -171,7 +173,7 @@ var ErrSecrets = errors.New("secrets would change")
 
 // resolveSecrets takes each password from the settings, else from the
 // .env of an earlier render in the output directory, else generates it.
-func resolveSecrets(s *Settings, opts Options) (Secrets, []string, error) {
+func resolveSecrets(s *settings.Settings, opts Options) (Secrets, []string, error) {
 	var old map[string]string
 	hadManifest := false
 	if opts.OutDir != "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/deepflow-compose/deepflow-compose/settings"
 	"gopkg.in/yaml.v3"
 )
 
@@ -23,11 +24,11 @@ func Rerender(ctx context.Context, dir string, sets ...string) (*Plan, []Change,
 	if err != nil {
 		return nil, nil, err
 	}
-	recorded, err := ParseLayer(filepath.Join(dir, ManifestName), raw)
+	recorded, err := settings.ParseLayer(filepath.Join(dir, ManifestName), raw)
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := Prepare(ctx, Options{Inputs: Inputs{Profile: m.Profile, Sets: sets, recorded: &recorded}, OutDir: dir})
+	p, err := Prepare(ctx, Options{Inputs: settings.Inputs{Profile: m.Profile, Sets: sets, Recorded: &recorded}, OutDir: dir})
 	if err != nil {
 		return nil, nil, err
 	}

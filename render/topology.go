@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // Fixed facts of DeepFlow's images: where each process listens inside its
@@ -124,7 +126,7 @@ func (e Endpoint) URL() string { return "http://" + e.String() }
 
 // Topology is the single resolved wiring of a deployment.
 type Topology struct {
-	Network Network
+	Network settings.Network
 	NodeIP  string
 
 	MySQL      Component
@@ -150,7 +152,7 @@ func (t *Topology) Internal(c *Component, listener string) (Endpoint, error) {
 	if err != nil {
 		return Endpoint{}, err
 	}
-	if t.Network == Bridge {
+	if t.Network == settings.Bridge {
 		return Endpoint{Host: c.Service, Port: l.Port}, nil
 	}
 	if l.Bind == loopback {
@@ -214,7 +216,7 @@ func (t *Topology) HostPorts() []HostPort {
 				continue
 			}
 			bind := anyAddr
-			if t.Network == Host {
+			if t.Network == settings.Host {
 				bind = l.Bind
 			}
 			out = append(out, HostPort{Port: l.HostPort, Bind: bind, Component: c.Key, Listener: l.Name})
@@ -228,9 +230,9 @@ func (t *Topology) HostPorts() []HostPort {
 var ErrTopology = errors.New("invalid topology")
 
 // Resolve builds the topology for validated settings.
-func NewTopology(s *Settings) (*Topology, error) {
+func NewTopology(s *settings.Settings) (*Topology, error) {
 	t := &Topology{Network: s.Network, NodeIP: s.NodeIP}
-	host := s.Network == Host
+	host := s.Network == settings.Host
 	// published returns the node port for a listener: under host networking
 	// the process binds the node's port itself.
 	published := func(containerPort, bridgePort int) int {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // ErrValidation marks rendered output that failed its own checks; nothing
@@ -204,7 +205,7 @@ func checkCompose(proj *types.Project, d *Data, fail func(file, format string, a
 			fail(f, "service %s is missing", c.Service)
 			continue
 		}
-		if d.T.Network == Host {
+		if d.T.Network == settings.Host {
 			if svc.NetworkMode != "host" {
 				fail(f, "services.%s.network_mode must be host", c.Service)
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/templates"
 )
 
@@ -23,7 +24,7 @@ func stackLiterals(t *testing.T) map[string]bool {
 	t.Helper()
 	lit := map[string]bool{}
 	for _, profile := range []string{"bridge", "host-network"} {
-		p := prepare(t, Inputs{Profile: profile}, "x")
+		p := prepare(t, settings.Inputs{Profile: profile}, "x")
 		tp := p.Topology
 		all := append(tp.Components(), &tp.GrafanaInitWorkdir, &tp.GrafanaInitDsDh, &tp.GrafanaInitPlugins, &tp.Agent)
 		for _, c := range all {
@@ -135,7 +136,7 @@ func TestBridgeCoversReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := prepare(t, Inputs{Profile: "bridge"}, "x")
+	p := prepare(t, settings.Inputs{Profile: "bridge"}, "x")
 	ours := loadRendered(t, p)
 	repo := func(image string) string { return image[:strings.LastIndex(image, ":")] }
 	for name, rs := range ref.Services {
@@ -183,7 +184,7 @@ func TestBridgeCoversReference(t *testing.T) {
 
 // TestHostNetworkFollowsSeed003 checks every rule of the seed's conversion.
 func TestHostNetworkFollowsSeed003(t *testing.T) {
-	p := prepare(t, Inputs{Profile: "host-network"}, "x")
+	p := prepare(t, settings.Inputs{Profile: "host-network"}, "x")
 	proj := loadRendered(t, p)
 	for name, s := range proj.Services {
 		if s.NetworkMode != "host" {
@@ -230,7 +231,7 @@ func TestHostNetworkFollowsSeed003(t *testing.T) {
 	if !strings.Contains(string(p.File(layout.MyCnf).Data), "bind-address=127.0.0.1") {
 		t.Error("MySQL does not listen on loopback under host networking")
 	}
-	exposed := prepare(t, Inputs{Profile: "host-network", Sets: []string{"expose.datastores=true"}}, "x")
+	exposed := prepare(t, settings.Inputs{Profile: "host-network", Sets: []string{"expose.datastores=true"}}, "x")
 	if !strings.Contains(string(exposed.File(layout.MyCnf).Data), "bind-address=0.0.0.0") {
 		t.Error("expose.datastores=true does not open MySQL")
 	}
@@ -243,8 +244,8 @@ func TestHostNetworkFollowsSeed003(t *testing.T) {
 // it, and nothing else.
 func TestPortMovesEverywhere(t *testing.T) {
 	for _, profile := range []string{"bridge", "host-network"} {
-		a := prepare(t, Inputs{Profile: profile}, "x")
-		b := prepare(t, Inputs{Profile: profile, Sets: []string{"mysql.port=31999"}}, "x")
+		a := prepare(t, settings.Inputs{Profile: profile}, "x")
+		b := prepare(t, settings.Inputs{Profile: profile, Sets: []string{"mysql.port=31999"}}, "x")
 		var changed []string
 		for i, f := range a.Files {
 			g := b.Files[i]
@@ -275,7 +276,7 @@ func TestPortMovesEverywhere(t *testing.T) {
 // comes from .env instead.
 func TestComposeCompatibility(t *testing.T) {
 	for _, profile := range []string{"bridge", "host-network", "process-agent"} {
-		p := prepare(t, Inputs{Profile: profile}, "x")
+		p := prepare(t, settings.Inputs{Profile: profile}, "x")
 		for _, name := range []string{layout.Compose, layout.AgentCompose} {
 			f := p.File(name)
 			if f == nil {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deepflow-compose/deepflow-compose/settings"
 	"golang.org/x/sys/unix"
 )
 
@@ -29,7 +30,7 @@ const ManifestName = ".deepflow-compose.json"
 type Manifest struct {
 	Tool     string                  `json:"tool"`
 	Profile  string                  `json:"profile"`
-	Settings Settings                `json:"settings"` // passwords blanked: they live in .env
+	Settings settings.Settings       `json:"settings"` // passwords blanked: they live in .env
 	Files    map[string]ManifestFile `json:"files"`
 }
 

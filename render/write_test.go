@@ -13,9 +13,10 @@ import (
 	"time"
 
 	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
-func write(t *testing.T, in Inputs, out string, force bool) []Change {
+func write(t *testing.T, in settings.Inputs, out string, force bool) []Change {
 	t.Helper()
 	if in.NodeIP == "" {
 		in.NodeIP = "192.0.2.10"
@@ -46,7 +47,7 @@ func readEnv(t *testing.T, dir string) map[string]string {
 
 func TestRerenderKeepsSecretsAndMtimes(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "deepflow")
-	write(t, Inputs{}, out, false)
+	write(t, settings.Inputs{}, out, false)
 	first := readEnv(t, out)
 	for _, k := range []string{envNames.MySQLPassword, envNames.ClickHousePassword, envNames.GrafanaPass} {
 		if len(first[k]) != 24 {
@@ -59,7 +60,7 @@ func TestRerenderKeepsSecretsAndMtimes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A second render of the same inputs changes nothing at all.
-	for _, c := range write(t, Inputs{}, out, false) {
+	for _, c := range write(t, settings.Inputs{}, out, false) {
 		if c.Kind != Unchanged {
 			t.Errorf("%s: %s on an identical re-render", c.Path, c.Kind)
 		}
@@ -76,7 +77,7 @@ func TestRerenderKeepsSecretsAndMtimes(t *testing.T) {
 	}
 	// An explicit password replaces the kept one, in every place, taken
 	// as the exact text even when it looks like YAML.
-	write(t, Inputs{Sets: []string{"mysql.password=[n3w$ecret"}}, out, false)
+	write(t, settings.Inputs{Sets: []string{"mysql.password=[n3w$ecret"}}, out, false)
 	if got := readEnv(t, out)[envNames.MySQLPassword]; got != "[n3w$ecret" {
 		t.Errorf("MYSQL_ROOT_PASSWORD = %q after --set", got)
 	}
@@ -87,7 +88,7 @@ func TestRerenderKeepsSecretsAndMtimes(t *testing.T) {
 
 func TestModes(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "deepflow")
-	write(t, Inputs{}, out, false)
+	write(t, settings.Inputs{}, out, false)
 	for path, want := range map[string]os.FileMode{
 		layout.Env: 0o600, layout.ServerYAML: 0o600, layout.Compose: 0o644,
 		layout.GrafanaINI: 0o644, layout.ClickHouseUser: 0o644, layout.InitSQL: 0o644, layout.MyCnf: 0o644,
@@ -104,7 +105,7 @@ func TestModes(t *testing.T) {
 
 func TestHandEditsAreKept(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "deepflow")
-	write(t, Inputs{}, out, false)
+	write(t, settings.Inputs{}, out, false)
 	edited := filepath.Join(out, layout.AppYAML)
 	if err := os.WriteFile(edited, []byte("app: {}\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -113,7 +114,7 @@ func TestHandEditsAreKept(t *testing.T) {
 	if err := os.WriteFile(mine, []byte("mine"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := prepare(t, Inputs{}, out)
+	p := prepare(t, settings.Inputs{}, out)
 	_, err := p.Write(false)
 	if !errors.Is(err, ErrConflict) {
 		t.Fatalf("got %v, want ErrConflict", err)
@@ -141,7 +142,7 @@ func TestForeignFilesAreNotOverwritten(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(out, layout.Compose), []byte("services: {}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := prepare(t, Inputs{}, out).Write(false)
+	_, err := prepare(t, settings.Inputs{}, out).Write(false)
 	if err == nil || !strings.Contains(err.Error(), "docker-compose.yaml (not written by deepflow-compose)") {
 		t.Errorf("got %v, want a refusal naming docker-compose.yaml", err)
 	}
@@ -149,21 +150,21 @@ func TestForeignFilesAreNotOverwritten(t *testing.T) {
 
 func TestLostEnvIsNotSilentlyRegenerated(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "deepflow")
-	write(t, Inputs{}, out, false)
+	write(t, settings.Inputs{}, out, false)
 	if err := os.Remove(filepath.Join(out, layout.Env)); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Prepare(context.Background(), Options{Inputs: Inputs{NodeIP: "192.0.2.10"}, OutDir: out})
+	_, err := Prepare(context.Background(), Options{Inputs: settings.Inputs{NodeIP: "192.0.2.10"}, OutDir: out})
 	if !errors.Is(err, ErrSecrets) {
 		t.Fatalf("got %v, want ErrSecrets", err)
 	}
 	// Given explicitly, or with --force, the render goes ahead.
-	write(t, Inputs{Sets: []string{"mysql.password=a", "clickhouse.password=b", "grafana.adminPassword=c"}}, out, false)
+	write(t, settings.Inputs{Sets: []string{"mysql.password=a", "clickhouse.password=b", "grafana.adminPassword=c"}}, out, false)
 }
 
 func TestDryRunWritesNothing(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "deepflow")
-	p := prepare(t, Inputs{}, out)
+	p := prepare(t, settings.Inputs{}, out)
 	changes, err := p.Changes()
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +182,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 func TestKillLeavesOldOrNew(t *testing.T) {
 	if os.Getenv("DFC_KILL_AT") != "" {
 		out := os.Getenv("DFC_OUT")
-		p, err := Prepare(context.Background(), Options{Inputs: Inputs{NodeIP: "192.0.2.10", Sets: []string{"mysql.port=31000"}}, OutDir: out})
+		p, err := Prepare(context.Background(), Options{Inputs: settings.Inputs{NodeIP: "192.0.2.10", Sets: []string{"mysql.port=31000"}}, OutDir: out})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
@@ -197,7 +198,7 @@ func TestKillLeavesOldOrNew(t *testing.T) {
 	}
 	for _, stage := range []string{"before-swap", "after-swap"} {
 		out := filepath.Join(t.TempDir(), "deepflow")
-		write(t, Inputs{}, out, false)
+		write(t, settings.Inputs{}, out, false)
 		cmd := exec.Command(os.Args[0], "-test.run=^TestKillLeavesOldOrNew$")
 		cmd.Env = append(os.Environ(), "DFC_KILL_AT="+stage, "DFC_OUT="+out)
 		err := cmd.Run()
@@ -225,7 +226,7 @@ func TestKillLeavesOldOrNew(t *testing.T) {
 func TestRefusesTheCurrentDirectory(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	_, err := prepare(t, Inputs{}, ".").Write(false)
+	_, err := prepare(t, settings.Inputs{}, ".").Write(false)
 	if !errors.Is(err, ErrWrite) || !strings.Contains(err.Error(), "is the current directory or holds it") {
 		t.Errorf("got %v, want a refusal to swap the current directory", err)
 	}
@@ -236,7 +237,7 @@ func TestRefusesTheCurrentDirectory(t *testing.T) {
 
 func TestRerender(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "deepflow")
-	write(t, Inputs{Profile: "host-network", Sets: []string{"mysql.port=30131", "agent.subnets=[10.9.0.0/16]"}}, out, false)
+	write(t, settings.Inputs{Profile: "host-network", Sets: []string{"mysql.port=30131", "agent.subnets=[10.9.0.0/16]"}}, out, false)
 	env := readEnv(t, out)
 	// From the manifest alone, the same render comes back.
 	_, changes, err := Rerender(context.Background(), out)

@@ -7,7 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 type agentOptions struct {
@@ -59,7 +61,7 @@ those the server's network mode exposes, unless given.`,
 				return fmt.Errorf("--server is required: the address agents use to reach deepflow-server")
 			}
 			plan, err := render.PrepareAgent(cmd.Context(), render.Options{
-				Inputs: render.Inputs{ValuesFiles: o.values, Sets: sets, NodeIP: o.server, Version: o.version},
+				Inputs: settings.Inputs{ValuesFiles: o.values, Sets: sets, NodeIP: o.server, Version: o.version},
 				OutDir: o.out, Force: o.force,
 			})
 			if err != nil {
@@ -86,7 +88,7 @@ those the server's network mode exposes, unless given.`,
 			fmt.Fprintf(out, "Rendered the %s agent side for DeepFlow %s (server %s, controller port %d) into %s:\n",
 				plan.Settings.Agent.Mode, plan.Settings.Version, plan.Settings.NodeIP, firstNonZero(plan.Settings.Agent.ControllerPort, ap.Controller), o.out)
 			printChanges(out, changes)
-			if plan.Settings.Agent.Mode == render.AgentProcess {
+			if plan.Settings.Agent.Mode == settings.AgentProcess {
 				fmt.Fprintf(out, "On the host: cp %[1]s/deepflow-agent.yaml /etc/deepflow-agent.yaml; cp %[1]s/deepflow-agent.service /etc/systemd/system/; systemctl daemon-reload; systemctl enable --now deepflow-agent\n", o.out)
 			} else {
 				fmt.Fprintf(out, "On the host: cd %s && docker compose -p deepflow-agent -f docker-compose.yaml up -d\n", o.out)
@@ -101,7 +103,7 @@ those the server's network mode exposes, unless given.`,
 	fl.IntVar(&o.ingesterPort, "ingester-port", 0, "ingester port agents send data to, instead of the network mode's")
 	fl.StringVar(&o.groupID, "group-id", "", "agent group ID (g-…) the agent asks to join")
 	fl.StringVar(&o.mode, "mode", "", "how the agent runs: container or process (default container)")
-	fl.StringVar(&o.version, "version", "", "DeepFlow release line: "+strings.Join(render.Versions(), ", ")+" (default v7.1)")
+	fl.StringVar(&o.version, "version", "", "DeepFlow release line: "+strings.Join(catalog.Versions(), ", ")+" (default v7.1)")
 	fl.StringArrayVarP(&o.values, "values", "f", nil, "values file (YAML), e.g. agent.group recipes; repeatable")
 	fl.StringArrayVar(&o.sets, "set", nil, "set one setting, e.g. --set agent.privileged=true; repeatable")
 	fl.StringVarP(&o.out, "output", "o", "deepflow-agent", "directory to write")

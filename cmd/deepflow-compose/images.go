@@ -8,7 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 type imagesOptions struct {
@@ -36,7 +38,7 @@ func newImagesCmd() *cobra.Command {
 		Long: `images lists the images of the rendered directory DIR or, without DIR, of
 the deployment render would write with the same inputs (--profile, --version,
 -f, --set). The registry setting rewrites every reference; --set
-images.<component>=ref:tag overrides one (components: ` + strings.Join(render.ImageKeys, ", ") + `).
+images.<component>=ref:tag overrides one (components: ` + strings.Join(catalog.ImageKeys, ", ") + `).
 
 Text output is one reference per line, sorted, for scripts
 (e.g. xargs -n1 docker pull); --output json adds the components using each.`,
@@ -64,8 +66,8 @@ Text output is one reference per line, sorted, for scripts
 }
 
 func runImages(w io.Writer, dir string, o imagesOptions) error {
-	var s *render.Settings
-	var images render.Images
+	var s *settings.Settings
+	var images catalog.Images
 	if dir != "" {
 		d, err := render.Load(dir)
 		if err != nil {
@@ -78,7 +80,7 @@ func runImages(w io.Writer, dir string, o imagesOptions) error {
 		if s, _, err = in.Settings(); err != nil {
 			return &exitError{code: 2, err: err}
 		}
-		if images, err = render.ResolveImages(s); err != nil {
+		if images, err = catalog.Resolve(s.Version, s.Registry, s.Images); err != nil {
 			return &exitError{code: 2, err: err}
 		}
 	}

@@ -12,8 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 func runImagesCmd(t *testing.T, args ...string) string {
@@ -85,7 +87,7 @@ func TestImagesAgreeWithComposeFiles(t *testing.T) {
 			var seed [32]byte
 			dir := filepath.Join(t.TempDir(), "deepflow")
 			p, err := render.Prepare(context.Background(), render.Options{
-				Inputs: render.Inputs{Profile: "bridge", NodeIP: "192.0.2.10", Sets: sets},
+				Inputs: settings.Inputs{Profile: "bridge", NodeIP: "192.0.2.10", Sets: sets},
 				OutDir: dir, Rand: rand.NewChaCha8(seed)})
 			if err != nil {
 				t.Fatal(err)
@@ -136,8 +138,8 @@ func TestImagesAgreeWithComposeFiles(t *testing.T) {
 				}
 				comps += len(im.Components)
 			}
-			if comps != len(render.ImageKeys) || js.DeepFlow == "" || js.Registry == "" {
-				t.Errorf("json: %d components (want %d), %+v", comps, len(render.ImageKeys), js)
+			if comps != len(catalog.ImageKeys) || js.DeepFlow == "" || js.Registry == "" {
+				t.Errorf("json: %d components (want %d), %+v", comps, len(catalog.ImageKeys), js)
 			}
 		})
 	}

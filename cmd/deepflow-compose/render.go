@@ -8,7 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // inputFlags are the settings inputs render, diff and images share.
@@ -24,13 +26,13 @@ func (f *inputFlags) bind(cmd *cobra.Command, nodeIPHelp string) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.profile, "profile", "bridge", "profile to start from: "+profileNames())
 	fl.StringVar(&f.nodeIP, "node-ip", "", nodeIPHelp)
-	fl.StringVar(&f.version, "version", "", "DeepFlow release line: "+strings.Join(render.Versions(), ", ")+" (default v7.1)")
+	fl.StringVar(&f.version, "version", "", "DeepFlow release line: "+strings.Join(catalog.Versions(), ", ")+" (default v7.1)")
 	fl.StringArrayVarP(&f.values, "values", "f", nil, "values file (YAML); repeat to layer several, later ones win")
 	fl.StringArrayVar(&f.sets, "set", nil, "set one setting, e.g. --set mysql.port=30131; repeatable, wins over -f")
 }
 
-func (f *inputFlags) inputs() render.Inputs {
-	return render.Inputs{Profile: f.profile, ValuesFiles: f.values, Sets: f.sets, NodeIP: f.nodeIP, Version: f.version}
+func (f *inputFlags) inputs() settings.Inputs {
+	return settings.Inputs{Profile: f.profile, ValuesFiles: f.values, Sets: f.sets, NodeIP: f.nodeIP, Version: f.version}
 }
 
 // renderFlags are the inputs and output directory render and diff share.
@@ -161,7 +163,7 @@ func newDiffCmd() *cobra.Command {
 }
 
 func profileNames() string {
-	all, err := render.Profiles()
+	all, err := settings.Profiles()
 	if err != nil {
 		return err.Error()
 	}
@@ -178,7 +180,7 @@ func newProfilesCmd() *cobra.Command {
 		Short: "List the profiles, one per line",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			all, err := render.Profiles()
+			all, err := settings.Profiles()
 			if err != nil {
 				return err
 			}
@@ -200,7 +202,7 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print the version of deepflow-compose and the DeepFlow releases it knows",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintf(cmd.OutOrStdout(), "deepflow-compose %s (DeepFlow %s)\n", version, strings.Join(render.Versions(), ", "))
+			fmt.Fprintf(cmd.OutOrStdout(), "deepflow-compose %s (DeepFlow %s)\n", version, strings.Join(catalog.Versions(), ", "))
 		},
 	}
 }

@@ -1,4 +1,7 @@
-package render
+// Package settings holds the typed settings of a deployment and their
+// layering: built-in defaults < profile < values files < --set < flags, maps
+// merged, scalars and lists replaced, decoded strictly.
+package settings
 
 import (
 	"bytes"
@@ -295,8 +298,8 @@ func cleanYAMLErr(err error) string {
 				l = l[:i] + "unknown key " + strconv.Quote(l[i+len("unknown key "):])
 			}
 		}
-		l = strings.NewReplacer("render.Network", "a string", "into int", "into an integer", "into bool", "into true or false").Replace(l)
-		if i := strings.Index(l, " into render."); i >= 0 {
+		l = strings.NewReplacer("settings.Network", "a string", "into int", "into an integer", "into bool", "into true or false").Replace(l)
+		if i := strings.Index(l, " into settings."); i >= 0 {
 			l = l[:i] + " where a group of settings belongs"
 		}
 		lines[i] = l

@@ -1,4 +1,4 @@
-package render
+package settings
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/profiles"
 )
 
@@ -99,11 +100,11 @@ func LookupProfile(name string) (*Profile, error) {
 func Defaults() Settings {
 	l, err := ParseLayer("built-in defaults", defaultsYAML)
 	if err != nil {
-		panic("render: embedded defaults.yaml: " + err.Error())
+		panic("settings: embedded defaults.yaml: " + err.Error())
 	}
 	s, err := Resolve(l)
 	if err != nil {
-		panic("render: embedded defaults.yaml: " + err.Error())
+		panic("settings: embedded defaults.yaml: " + err.Error())
 	}
 	return s
 }
@@ -116,8 +117,8 @@ type Inputs struct {
 	NodeIP      string   // --node-ip
 	Version     string   // --version
 
-	// recorded is an earlier render's settings, layered over the profile.
-	recorded *Layer
+	// Recorded is an earlier render's settings, layered over the profile.
+	Recorded *Layer
 }
 
 // Settings layers defaults < profile < -f files < --set < flags and
@@ -136,8 +137,8 @@ func (in *Inputs) Settings() (*Settings, *Profile, error) {
 		return nil, nil, err
 	}
 	layers := []Layer{defaults, prof.layer}
-	if in.recorded != nil {
-		layers = append(layers, *in.recorded)
+	if in.Recorded != nil {
+		layers = append(layers, *in.Recorded)
 	}
 	for _, f := range in.ValuesFiles {
 		l, err := LoadValuesFile(f)
@@ -240,7 +241,7 @@ func (s *Settings) Validate() error {
 			s.NodeIP = a.String()
 		}
 	}
-	if r, err := LookupRelease(s.Version); err != nil {
+	if r, err := catalog.Lookup(s.Version); err != nil {
 		bad("version", "%v", err)
 	} else {
 		s.Version = r.Name
@@ -292,7 +293,7 @@ func (s *Settings) Validate() error {
 	}
 	if s.Grafana.AdminUser == "" {
 		bad("grafana.adminUser", "must not be empty")
-	} else if err := checkSecretText(s.Grafana.AdminUser); err != nil {
+	} else if err := CheckSecretText(s.Grafana.AdminUser); err != nil {
 		bad("grafana.adminUser", "%v", err)
 	}
 	for _, p := range []struct{ key, v string }{
@@ -303,13 +304,13 @@ func (s *Settings) Validate() error {
 		if p.v == "" {
 			continue // generated later
 		}
-		if err := checkSecretText(p.v); err != nil {
+		if err := CheckSecretText(p.v); err != nil {
 			bad(p.key, "%v", err)
 		}
 	}
 	for _, k := range sortedKeys(s.Images) {
-		if (&Images{}).field(k) == nil {
-			bad("images."+k, "unknown component (one of %s)", strings.Join(ImageKeys, ", "))
+		if !catalog.IsImageKey(k) {
+			bad("images."+k, "unknown component (one of %s)", strings.Join(catalog.ImageKeys, ", "))
 		} else if !imageRefRE.MatchString(s.Images[k]) {
 			bad("images."+k, "%q is not an image reference with a tag or digest, like registry/name:tag", s.Images[k])
 		}
@@ -348,8 +349,8 @@ func (s *Settings) Validate() error {
 	return nil
 }
 
-// checkSecretText refuses what no target format can carry on one line.
-func checkSecretText(v string) error {
+// CheckSecretText refuses what no target format can carry on one line.
+func CheckSecretText(v string) error {
 	if !utf8.ValidString(v) {
 		return errors.New("must be valid UTF-8")
 	}

@@ -1,4 +1,7 @@
-package render
+// Package catalog pins, for each DeepFlow release line, every image tag and
+// the facts that differ between releases (group-config format, deepflow-ctl
+// syntax). It is data, embedded from catalog.yaml.
+package catalog
 
 import (
 	_ "embed"
@@ -44,7 +47,7 @@ var catalog = func() *Catalog {
 	dec := yaml.NewDecoder(strings.NewReader(string(catalogYAML)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
-		panic("render: embedded catalog.yaml: " + err.Error())
+		panic("catalog: embedded catalog.yaml: " + err.Error())
 	}
 	for name, r := range c.Versions {
 		r.Name = name
@@ -62,8 +65,8 @@ func Versions() []string {
 	return out
 }
 
-// LookupRelease finds a release line. "7.1" and "v7.1" both work.
-func LookupRelease(v string) (*Release, error) {
+// Lookup finds a release line. "7.1" and "v7.1" both work.
+func Lookup(v string) (*Release, error) {
 	if v != "" && !strings.HasPrefix(v, "v") {
 		v = "v" + v
 	}
@@ -98,6 +101,10 @@ func (r *Release) images(registry string) Images {
 // images.<key> names them.
 var ImageKeys = []string{"mysql", "clickhouse", "server", "app", "grafana", "grafanaInit", "grafanaInitDsDh", "agent"}
 
+// IsImageKey reports whether key names a component whose image can be
+// overridden.
+func IsImageKey(key string) bool { return (&Images{}).field(key) != nil }
+
 func (im *Images) field(key string) *string {
 	switch key {
 	case "mysql":
@@ -120,18 +127,22 @@ func (im *Images) field(key string) *string {
 	return nil
 }
 
-// ResolveImages pins every image of a release under registry, then applies
-// single-image overrides.
-func ResolveImages(s *Settings) (Images, error) {
-	r, err := LookupRelease(s.Version)
+// ErrUnknownComponent is returned for an image override of a component
+// the stack does not have.
+var ErrUnknownComponent = errors.New("unknown component")
+
+// Resolve pins every image of a release under registry, then applies
+// single-image overrides keyed by ImageKeys.
+func Resolve(version, registry string, overrides map[string]string) (Images, error) {
+	r, err := Lookup(version)
 	if err != nil {
 		return Images{}, err
 	}
-	im := r.images(s.Registry)
-	for k, v := range s.Images {
+	im := r.images(registry)
+	for k, v := range overrides {
 		f := im.field(k)
 		if f == nil {
-			return Images{}, fmt.Errorf("%w: images.%s: unknown component (one of %s)", ErrSettings, k, strings.Join(ImageKeys, ", "))
+			return Images{}, fmt.Errorf("images.%s: %w (one of %s)", k, ErrUnknownComponent, strings.Join(ImageKeys, ", "))
 		}
 		*f = v
 	}
