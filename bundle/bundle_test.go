@@ -23,6 +23,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/engine"
 	"github.com/deepflow-compose/deepflow-compose/render"
 	"github.com/deepflow-compose/deepflow-compose/settings"
@@ -71,7 +72,7 @@ func (f *fakeEngine) PushImage(_ context.Context, ref string, _ io.Writer) error
 }
 
 // renderDir renders a deployment with reproducible secrets.
-func renderDir(t testing.TB, sets ...string) (string, *render.Deployment) {
+func renderDir(t testing.TB, sets ...string) (string, *deployment.Deployment) {
 	t.Helper()
 	var seed [32]byte
 	copy(seed[:], "deepflow-compose bundle tests")
@@ -85,7 +86,7 @@ func renderDir(t testing.TB, sets ...string) (string, *render.Deployment) {
 	if _, err := p.Write(false); err != nil {
 		t.Fatal(err)
 	}
-	d, err := render.Load(dir)
+	d, err := deployment.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func renderDir(t testing.TB, sets ...string) (string, *render.Deployment) {
 
 // newFake has every image of d, two of them sharing an ID, and a save
 // stream of random bytes.
-func newFake(d *render.Deployment, saveSize int) *fakeEngine {
+func newFake(d *deployment.Deployment, saveSize int) *fakeEngine {
 	f := &fakeEngine{images: map[string]engine.LocalImage{}}
 	for i, ref := range d.Images.List() {
 		f.images[ref] = engine.LocalImage{ID: fmt.Sprintf("sha256:%064x", i%7), Size: 1000}

@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/deepflow-compose/deepflow-compose/bundle"
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/engine"
 	"github.com/deepflow-compose/deepflow-compose/engine/standin"
 	"github.com/deepflow-compose/deepflow-compose/render"
@@ -34,7 +35,7 @@ func newEngine(t testing.TB) *engine.Engine {
 }
 
 // renderDeployment renders into a temporary directory and loads it.
-func renderDeployment(t testing.TB, sets ...string) *render.Deployment {
+func renderDeployment(t testing.TB, sets ...string) *deployment.Deployment {
 	t.Helper()
 	var seed [32]byte
 	copy(seed[:], "deepflow-compose bundle engine")
@@ -48,7 +49,7 @@ func renderDeployment(t testing.TB, sets ...string) *render.Deployment {
 	if _, err := plan.Write(false); err != nil {
 		t.Fatal(err)
 	}
-	d, err := render.Load(dir)
+	d, err := deployment.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func renderDeployment(t testing.TB, sets ...string) *render.Deployment {
 // buildStandins builds two distinct stand-in images (so that IDs can be
 // told apart): the agent's and Grafana's names on one, the rest on the
 // other. It removes every name at the end of the test.
-func buildStandins(t testing.TB, e *engine.Engine, d *render.Deployment, extra ...string) {
+func buildStandins(t testing.TB, e *engine.Engine, d *deployment.Deployment, extra ...string) {
 	t.Helper()
 	var a, b []string
 	for _, kv := range d.Images.Named() {
@@ -216,7 +217,7 @@ func TestEngineSaveRemoveLoad(t *testing.T) {
 			t.Errorf("%s differs after load (%v, %v)", f.Name, err1, err2)
 		}
 	}
-	if _, err := render.Load(out); err != nil {
+	if _, err := deployment.Load(out); err != nil {
 		t.Errorf("the unpacked directory does not load as a render: %v", err)
 	}
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/deepflow-compose/deepflow-compose/catalog"
-	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 )
 
 // SaveOptions say what to pack and where.
@@ -70,7 +70,7 @@ func Save(ctx context.Context, o SaveOptions) (*SaveResult, error) {
 	if o.Level == 0 {
 		o.Level = zstd.SpeedDefault
 	}
-	d, err := render.Load(o.Dir)
+	d, err := deployment.Load(o.Dir)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ type deployFile struct {
 
 // deployFiles lists the rendered directory's regular files, sorted. It
 // leaves out a data dir placed inside it and the bundle being written.
-func deployFiles(d *render.Deployment, out string) ([]deployFile, error) {
+func deployFiles(d *deployment.Deployment, out string) ([]deployFile, error) {
 	root := filepath.Clean(d.Dir)
 	skip := map[string]bool{}
 	if dd := d.Settings.DataDir; dd != "" {

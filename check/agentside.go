@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/layout"
-	"github.com/deepflow-compose/deepflow-compose/render"
 )
 
 // groupConfigRules validates the agent-group-config with agentcfg's
@@ -109,7 +109,7 @@ func (m *model) processAgentRules() {
 	for _, sn := range subnets {
 		s, ok := parseSpan(sn)
 		if !ok {
-			m.errorf(at(render.ManifestName, 0), "local-ip-ranges", "write it as a CIDR (10.1.0.0/16) or a range (10.1.0.1-10.1.0.9)",
+			m.errorf(at(deployment.ManifestName, 0), "local-ip-ranges", "write it as a CIDR (10.1.0.0/16) or a range (10.1.0.1-10.1.0.9)",
 				"agent subnet %q is neither a CIDR nor an a-b range", sn)
 			continue
 		}
@@ -121,14 +121,14 @@ func (m *model) processAgentRules() {
 			fix = fmt.Sprintf("add controller.genesis.local_ip_ranges listing DeepFlow's defaults (%s) and %s", strings.Join(defaultLocalIPRanges, ", "), sn)
 		}
 		m.errorf(loc, "local-ip-ranges", fix,
-			"agent subnet %s (agent.subnets in %s) is not in controller.genesis.local_ip_ranges, so deepflow-server takes those agents for external hosts", sn, render.ManifestName)
+			"agent subnet %s (agent.subnets in %s) is not in controller.genesis.local_ip_ranges, so deepflow-server takes those agents for external hosts", sn, deployment.ManifestName)
 	}
 }
 
 // manifestSubnets reads agent.subnets from a render's manifest, if any.
 // It is read loosely: the field is newer than some manifests.
 func manifestSubnets(dir string) []string {
-	b, err := os.ReadFile(filepath.Join(dir, render.ManifestName))
+	b, err := os.ReadFile(filepath.Join(dir, deployment.ManifestName))
 	if err != nil {
 		return nil
 	}

@@ -1,7 +1,6 @@
 package check
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -11,8 +10,8 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/layout"
-	"github.com/deepflow-compose/deepflow-compose/render"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // model is one directory under review: what was read, what was inferred
@@ -28,27 +27,23 @@ type model struct {
 	nodeIPFrom layout.Value
 	version    string
 
-	// names is a topology resolved only for the stack's service and
-	// container names, which do not depend on settings.
-	names *render.Topology
-	// topo is the expected wiring for the inferred settings.
-	topo *render.Topology
-	// src says where each listener's port was read: "mysql/mysql" → my.cnf.
-	src map[string]layout.Value
+	// topo is the expected wiring for what the directory says. Until
+	// buildTopology settles the ports it holds DeepFlow's defaults, which
+	// is enough for service and container names: those never change.
+	topo *topology.Topology
+	// src says where each listener's port was read.
+	src map[topology.Name]layout.Value
 	// dsExposed: MySQL or ClickHouse listens beyond loopback (host) or is
 	// published (bridge).
 	mysqlExposed, chExposed bool
 	// grafanaHostPort is Grafana's port on the node.
 	grafanaHostPort int
+	// built: buildTopology has settled the ports.
+	built bool
 }
 
 func newModel(d *layout.Dir) *model {
-	defaults := settings.Defaults()
-	names, err := render.NewTopology(&defaults)
-	if err != nil {
-		panic("check: the default topology does not resolve: " + err.Error())
-	}
-	return &model{d: d, names: names, src: map[string]layout.Value{}}
+	return &model{d: d, topo: topology.Resolve(topology.Spec{Network: settings.Bridge}), src: map[topology.Name]layout.Value{}}
 }
 
 func (m *model) add(sev Severity, v layout.Value, file, rule, fix, format string, a ...any) {
@@ -91,13 +86,13 @@ func (m *model) run() {
 
 func (m *model) inferred() Inferred {
 	in := Inferred{Network: string(m.network), NodeIP: m.nodeIP, Version: m.version}
-	if t := m.topo; t != nil {
-		p := t.AgentPorts()
+	if m.built {
+		p := m.topo.AgentPorts()
 		in.Ports = Ports{
-			MySQL:           mustL(&t.MySQL, render.LMySQL).Port,
-			ClickHouseTCP:   mustL(&t.ClickHouse, render.LTCP).Port,
-			ClickHouseHTTP:  mustL(&t.ClickHouse, render.LHTTP).Port,
-			Grafana:         mustL(&t.Grafana, render.LWeb).HostPort,
+			MySQL:           m.listener(topology.SQL).Port,
+			ClickHouseTCP:   m.listener(topology.TCP).Port,
+			ClickHouseHTTP:  m.listener(topology.HTTP).Port,
+			Grafana:         m.listener(topology.Web).HostPort,
 			AgentController: p.Controller,
 			AgentIngester:   p.Ingester,
 			CtlAPI:          p.API,
@@ -106,11 +101,10 @@ func (m *model) inferred() Inferred {
 	return in
 }
 
-func mustL(c *render.Component, name string) render.Listener {
-	l, err := c.L(name)
-	if err != nil {
-		panic("check: " + err.Error())
-	}
+// listener is one of the expected topology's listeners; the names are
+// the package's own, so the lookup cannot miss.
+func (m *model) listener(n topology.Name) topology.Listener {
+	l, _ := m.topo.Listener(n)
 	return l
 }
 
@@ -137,7 +131,7 @@ func (m *model) fileErrors() {
 
 // service returns the compose service of a component, by service name or,
 // when renamed, by container name.
-func (m *model) service(c *render.Component) *layout.Service {
+func (m *model) service(c *topology.Component) *layout.Service {
 	cf := m.d.Compose
 	if s := cf.Service(c.Service); s != nil {
 		return s
@@ -155,14 +149,14 @@ func (m *model) service(c *render.Component) *layout.Service {
 
 func (m *model) inferNetwork() {
 	m.network = settings.Bridge
-	if s := m.service(&m.names.Server); s != nil {
+	if s := m.service(&m.topo.Server); s != nil {
 		if s.NetworkMode.Val == "host" {
 			m.network = settings.Host
 		}
 		return
 	}
 	host, other := 0, 0
-	for _, c := range m.names.Components() {
+	for _, c := range m.topo.Components() {
 		if s := m.service(c); s != nil {
 			if s.NetworkMode.Val == "host" {
 				host++
@@ -178,12 +172,15 @@ func (m *model) inferNetwork() {
 	if host == 0 && other == 0 {
 		// No compose file to go by: the agent side still says which
 		// ports it expects.
-		grpc, _ := m.names.Server.L(render.LGRPC)
+		grpc, _ := m.topo.Server.L(topology.GRPC)
 		if v, ok := m.d.AgentYAML.Get("controller-port"); ok && v.Val == strconv.Itoa(grpc.Port) {
 			m.network = settings.Host
 		}
 	}
 }
+
+// agentRow is the consumer row of the agent's own file.
+func agentRow() topology.Consumer { return topology.ConsumersOf(layout.AgentYAML, "")[0] }
 
 func isIP(s string) bool {
 	a, err := netip.ParseAddr(s)
@@ -205,14 +202,14 @@ func (m *model) inferNodeIP() {
 	if v, ok := m.d.Env.Get("NODE_IP_FOR_DEEPFLOW"); ok {
 		cands = append(cands, v)
 	}
-	if s := m.service(&m.names.Server); s != nil {
+	if s := m.service(&m.topo.Server); s != nil {
 		if v, ok := s.Env["K8S_NODE_IP_FOR_DEEPFLOW"]; ok {
 			cands = append(cands, v)
 		}
 	}
-	cands = append(cands, m.d.AgentYAML.Strings("controller-ips")...)
-	for _, k := range []string{"global.communication.proxy_controller_ip", "global.communication.ingester_ip", "proxy_controller_ip", "analyzer_ip"} {
-		if v, ok := m.d.GroupConfig.Get(k); ok {
+	cands = append(cands, m.d.AgentYAML.Strings(agentRow().Host)...)
+	for _, c := range topology.ConsumersOf(layout.GroupConfig, "*") {
+		if v, ok := m.d.GroupConfig.Get(c.Host); ok {
 			cands = append(cands, v)
 		}
 	}
@@ -235,9 +232,9 @@ func (m *model) settleNodeIP() {
 		return
 	}
 	var others []layout.Value
-	others = append(others, m.d.AgentYAML.Strings("controller-ips")...)
-	for _, k := range []string{"global.communication.proxy_controller_ip", "global.communication.ingester_ip", "proxy_controller_ip", "analyzer_ip"} {
-		if v, ok := m.d.GroupConfig.Get(k); ok {
+	others = append(others, m.d.AgentYAML.Strings(agentRow().Host)...)
+	for _, c := range topology.ConsumersOf(layout.GroupConfig, "*") {
+		if v, ok := m.d.GroupConfig.Get(c.Host); ok {
 			others = append(others, v)
 		}
 	}
@@ -278,7 +275,7 @@ func (m *model) inferVersion() {
 		m.version = v.Val
 		return
 	}
-	if s := m.service(&m.names.Server); s != nil {
+	if s := m.service(&m.topo.Server); s != nil {
 		if _, tag, _ := splitImage(s.Image.Val); versionRE.MatchString(tag) {
 			m.version = tag
 		}
@@ -388,64 +385,60 @@ func splitHostPort(s string) (host, port string, hasPort bool) {
 	return strings.Trim(mm[1], "[]"), mm[3], mm[2] != ""
 }
 
-// consumers lists every address a config file names, per listener.
+// wireRef is one address a config file of the server stack names.
 type wireRef struct {
-	ep        endpoint
-	component *render.Component
-	listener  string
+	ep       endpoint
+	listener topology.Name
 	// hostOnly: the consumer takes a host and a fixed port.
 	hostOnly bool
 }
 
+// wiredFiles are the server stack's files whose consumer rows wiringRules
+// judges; the agent side's rows are agentRules', against the ports agents
+// see, and ClickHouse's replica is judged with its port.
+var wiredFiles = []string{layout.ServerYAML, layout.AppYAML, layout.GrafanaINI, layout.Compose}
+
+// wireRefs reads every consumer row of the wired files as the directory
+// writes it.
 func (m *model) wireRefs() []wireRef {
-	d, t := m.d, m.names
+	d := m.d
 	var refs []wireRef
-	yamlRef := func(f *layout.YAMLFile, prefix string, c *render.Component, l string) {
-		h, okh := f.Get(prefix + ".host")
-		p, okp := f.Get(prefix + ".port")
-		if !okh && !okp {
-			return
-		}
-		if okh {
-			refs = append(refs, wireRef{ep: endpoint{v: h, host: h.Val, what: prefix + ".host"}, component: c, listener: l, hostOnly: true})
-		}
-		if okp {
-			refs = append(refs, wireRef{ep: endpoint{v: p, port: p.Val, hasPort: true, what: prefix + ".port"}, component: c, listener: l})
-		}
-	}
-	yamlRef(d.ServerYAML, "controller.mysql", &t.MySQL, render.LMySQL)
-	for _, p := range []string{"controller.clickhouse", "ingester.ckdb", "querier.clickhouse"} {
-		yamlRef(d.ServerYAML, p, &t.ClickHouse, render.LTCP)
-	}
-	yamlRef(d.ServerYAML, "querier.deepflow-app", &t.App, render.LApp)
-	yamlRef(d.AppYAML, "app.controller", &t.Server, render.LController)
-	yamlRef(d.AppYAML, "app.querier", &t.Server, render.LQuerier)
-	if v, ok := d.GrafanaINI.Get("database", "host"); ok && m.grafanaUsesMySQL() {
-		v.Val = m.grafanaExpand(v)
-		h, p, hp := splitHostPort(v.Val)
-		refs = append(refs, wireRef{ep: endpoint{v: v, host: h, port: p, hasPort: hp, what: "[database] host"}, component: &t.MySQL, listener: render.LMySQL})
-	}
-	if g := m.service(&t.Grafana); g != nil {
-		for _, e := range []struct {
-			key      string
-			c        *render.Component
-			l        string
-			hostOnly bool
-		}{
-			{"DEEPFLOW_REQUEST_URL", &t.Server, render.LQuerier, false},
-			{"DEEPFLOW_TRACEURL", &t.App, render.LApp, false},
-			{"MYSQL_URL", &t.MySQL, render.LMySQL, false},
-			{"CLICKHOUSE_SERVER", &t.ClickHouse, render.LTCP, true},
-		} {
-			v, ok := g.Env[e.key]
-			if !ok {
-				continue
+	for _, file := range wiredFiles {
+		for _, c := range topology.ConsumersOf(file, "") {
+			switch file {
+			case layout.ServerYAML, layout.AppYAML:
+				f := d.ServerYAML
+				if file == layout.AppYAML {
+					f = d.AppYAML
+				}
+				if h, ok := f.Get(c.Host); ok {
+					refs = append(refs, wireRef{ep: endpoint{v: h, host: h.Val, what: c.Host}, listener: c.To, hostOnly: true})
+				}
+				if p, ok := f.Get(c.Port); ok {
+					refs = append(refs, wireRef{ep: endpoint{v: p, port: p.Val, hasPort: true, what: c.Port}, listener: c.To})
+				}
+			case layout.GrafanaINI:
+				section, key, _ := strings.Cut(c.Host, ".")
+				v, ok := d.GrafanaINI.Get(section, key)
+				if !ok || !m.grafanaUsesMySQL() {
+					continue
+				}
+				v.Val = m.grafanaExpand(v)
+				h, p, hp := splitHostPort(v.Val)
+				refs = append(refs, wireRef{ep: endpoint{v: v, host: h, port: p, hasPort: hp, what: c.What}, listener: c.To})
+			case layout.Compose:
+				in := m.topo.Component(c.In)
+				v, ok := envOf(m.service(in), c.Host)
+				if !ok {
+					continue
+				}
+				h, p, hp := splitHostPort(v.Val)
+				hostOnly := c.Form == topology.FormHost
+				if hostOnly {
+					p, hp = "", false
+				}
+				refs = append(refs, wireRef{ep: endpoint{v: v, host: h, port: p, hasPort: hp, what: in.Label + "'s " + c.Host}, listener: c.To, hostOnly: hostOnly})
 			}
-			h, p, hp := splitHostPort(v.Val)
-			if e.hostOnly {
-				p, hp = "", false
-			}
-			refs = append(refs, wireRef{ep: endpoint{v: v, host: h, port: p, hasPort: hp, what: "Grafana's " + e.key}, component: e.c, listener: e.l, hostOnly: e.hostOnly})
 		}
 	}
 	return refs
@@ -461,7 +454,7 @@ var grafanaRefRE = regexp.MustCompile(`\$__env\{([^}]*)\}|\$\{([^}]*)\}`)
 // grafanaExpand resolves Grafana's $__env{X} and ${X} against Grafana's
 // container environment, as Grafana does when it reads grafana.ini.
 func (m *model) grafanaExpand(v layout.Value) string {
-	env := m.serviceEnv(&m.names.Grafana)
+	env := m.serviceEnv(&m.topo.Grafana)
 	return grafanaRefRE.ReplaceAllStringFunc(v.Raw, func(s string) string {
 		mm := grafanaRefRE.FindStringSubmatch(s)
 		name := mm[1] + mm[2]
@@ -479,7 +472,7 @@ func grafanaRefs(raw string) []string {
 }
 
 // serviceEnv is a component's container environment after interpolation.
-func (m *model) serviceEnv(c *render.Component) map[string]string {
+func (m *model) serviceEnv(c *topology.Component) map[string]string {
 	env := map[string]string{}
 	if s := m.service(c); s != nil {
 		for k, v := range s.Env {
@@ -489,15 +482,16 @@ func (m *model) serviceEnv(c *render.Component) map[string]string {
 	return env
 }
 
-// buildTopology settles every listener's port and resolves the expected
-// wiring with render's own topology.
+// buildTopology settles every listener's port from the files that set it
+// (topology.Binds) and the files that dial it (topology.Consumers), and
+// resolves the expected wiring from what was settled.
 func (m *model) buildTopology() {
-	d, n := m.d, m.names
+	d := m.d
 	refs := m.wireRefs()
-	consumersOf := func(c *render.Component, l string) []portClaim {
+	consumersOf := func(l topology.Name) []portClaim {
 		var out []portClaim
 		for _, r := range refs {
-			if r.component == c && r.listener == l && r.ep.hasPort {
+			if r.listener == l && r.ep.hasPort {
 				p, ok := atoi(r.ep.port)
 				if !ok {
 					m.errorf(r.ep.v, "port-mismatch", "write a port number from 1 to 65535",
@@ -509,73 +503,48 @@ func (m *model) buildTopology() {
 		}
 		return out
 	}
-	claim := func(v layout.Value, ok bool, what string) portClaim {
-		if !ok {
-			return portClaim{}
+	claims := map[topology.Name]portClaim{}
+	for _, b := range topology.Binds {
+		if !b.Addr && b.File != layout.GrafanaINI {
+			claims[b.To] = m.claim(b)
 		}
-		p, good := atoi(v.Val)
-		if !good {
-			m.errorf(v, "port-mismatch", "write a port number from 1 to 65535", "%s is %q, not a port number", what, v.Val)
-			return portClaim{}
-		}
-		return portClaim{v: v, port: p, what: what}
-	}
-	cnf := func(key string) portClaim {
-		v, ok := d.MyCnf.Get("mysqld", key)
-		return claim(v, ok, "port in [mysqld] of "+layout.MyCnf)
-	}
-	xmlPort := func(p string) portClaim {
-		e := d.ClickHouseConf.Find(p)
-		if e == nil {
-			return portClaim{}
-		}
-		return claim(d.ClickHouseConf.Value(e, p), true, "<"+p+"> in "+layout.ClickHouseConf)
-	}
-	yamlPort := func(f *layout.YAMLFile, key, file string) portClaim {
-		v, ok := f.Get(key)
-		return claim(v, ok, key+" in "+file)
 	}
 
-	mysqlL := cnf("port")
+	mysqlL := claims[topology.SQL]
 	if c, ok := d.MyCnf.Get("client", "port"); ok && mysqlL.v.Present() && c.Val != mysqlL.v.Val {
 		m.warnf(c, "port-mismatch", "set port="+mysqlL.v.Val+" in [client] too",
 			"[client] port is %s but [mysqld] port is %s; the mysql client inside the container dials the wrong port", c.Val, mysqlL.v.Val)
 	}
-	mysqlPort := m.settle("MySQL", "MySQL", mysqlL, render.MySQLBuiltinPort, consumersOf(&n.MySQL, render.LMySQL))
-	tcpL := xmlPort("tcp_port")
-	tcpConsumers := consumersOf(&n.ClickHouse, render.LTCP)
-	chTCP := m.settle("ClickHouse's native TCP port", "ClickHouse", tcpL, render.ClickHouseBuiltinTCPPort, tcpConsumers)
-	if e := d.ClickHouseConf.Find("remote_servers/df_cluster/shard/replica/port"); e != nil {
-		v := d.ClickHouseConf.Value(e, "remote_servers/df_cluster/shard/replica/port")
-		if p, ok := atoi(v.Val); ok && p != chTCP {
-			m.errorf(v, "port-mismatch", fmt.Sprintf("set <port>%d</port> in the df_cluster replica", chTCP),
-				"the df_cluster replica dials ClickHouse itself on %d, but ClickHouse listens on %d", p, chTCP)
+	ports := map[topology.Name]int{}
+	ports[topology.SQL] = m.settle("MySQL", "MySQL", mysqlL, topology.Builtin(topology.SQL), consumersOf(topology.SQL))
+	chTCP := m.settle("ClickHouse's native TCP port", "ClickHouse", claims[topology.TCP], topology.Builtin(topology.TCP), consumersOf(topology.TCP))
+	ports[topology.TCP] = chTCP
+	for _, c := range topology.ConsumersOf(layout.ClickHouseConf, "") {
+		if e := d.ClickHouseConf.Find(c.Port); e != nil {
+			v := d.ClickHouseConf.Value(e, c.Port)
+			if p, ok := atoi(v.Val); ok && p != chTCP {
+				m.errorf(v, "port-mismatch", fmt.Sprintf("set <port>%d</port> in the df_cluster replica", chTCP),
+					"the df_cluster replica dials ClickHouse itself on %d, but ClickHouse listens on %d", p, chTCP)
+			}
 		}
 	}
-	chHTTP := render.ClickHouseBuiltinHTTPPort
-	if c := xmlPort("http_port"); c.v.Present() {
-		chHTTP = c.port
+	for _, n := range []topology.Name{topology.HTTP, topology.Interserver, topology.GRPC} {
+		if c := claims[n]; c.v.Present() {
+			ports[n] = c.port
+		}
 	}
-	chInter := render.ClickHouseBuiltinInterserverPort
-	if c := xmlPort("interserver_http_port"); c.v.Present() {
-		chInter = c.port
-	}
-	querier := m.settle("deepflow-server's querier", "deepflow-server", yamlPort(d.ServerYAML, "querier.listen-port", layout.ServerYAML), 0, consumersOf(&n.Server, render.LQuerier))
-	controller := m.settle("deepflow-server's controller", "deepflow-server", yamlPort(d.ServerYAML, "controller.listen-port", layout.ServerYAML), 0, consumersOf(&n.Server, render.LController))
-	app := m.settle("deepflow-app", "deepflow-app", yamlPort(d.AppYAML, "app.listen-port", layout.AppYAML), 0, consumersOf(&n.App, render.LApp))
-	grpc := 0
-	if c := yamlPort(d.ServerYAML, "controller.grpc-port", layout.ServerYAML); c.v.Present() {
-		grpc = c.port
-	}
+	ports[topology.Querier] = m.settle("deepflow-server's querier", "deepflow-server", claims[topology.Querier], 0, consumersOf(topology.Querier))
+	ports[topology.Controller] = m.settle("deepflow-server's controller", "deepflow-server", claims[topology.Controller], 0, consumersOf(topology.Controller))
+	ports[topology.App] = m.settle("deepflow-app", "deepflow-app", claims[topology.App], 0, consumersOf(topology.App))
 
 	// Grafana: its own port inside, and on the node.
-	grafana := render.GrafanaBuiltinPort
+	grafana := topology.Builtin(topology.Web)
 	if v, ok := d.GrafanaINI.Get("server", "http_port"); ok {
 		if p, good := atoi(m.grafanaExpand(v)); good {
 			grafana = p
 		}
 	}
-	if v, ok := envOf(m.service(&n.Grafana), "GF_SERVER_HTTP_PORT"); ok {
+	if v, ok := envOf(m.service(&m.topo.Grafana), topology.GrafanaPortVar); ok {
 		if p, good := atoi(v.Val); good {
 			grafana = p
 		}
@@ -583,7 +552,7 @@ func (m *model) buildTopology() {
 	m.grafanaHostPort = grafana
 	if m.network == settings.Bridge {
 		m.grafanaHostPort = 0
-		if s := m.service(&n.Grafana); s != nil {
+		if s := m.service(&m.topo.Grafana); s != nil {
 			for _, p := range s.Ports {
 				if int(p.Target) == grafana {
 					if hp, ok := atoi(p.Published); ok {
@@ -595,6 +564,9 @@ func (m *model) buildTopology() {
 		if m.grafanaHostPort == 0 {
 			m.grafanaHostPort = grafana
 		}
+	} else {
+		// Under host networking Grafana binds the node port itself.
+		ports[topology.Web] = grafana
 	}
 
 	// Which datastores are reachable beyond the stack.
@@ -607,58 +579,74 @@ func (m *model) buildTopology() {
 			}
 		}
 	} else {
-		m.mysqlExposed = published(m.service(&n.MySQL))
-		m.chExposed = published(m.service(&n.ClickHouse))
+		m.mysqlExposed = published(m.service(&m.topo.MySQL))
+		m.chExposed = published(m.service(&m.topo.ClickHouse))
 	}
 
-	s := settings.Settings{Network: m.network, NodeIP: m.nodeIP,
-		MySQL:      settings.MySQLSettings{Port: mysqlPort},
-		ClickHouse: settings.ClickHouseSettings{TCPPort: chTCP, HTTPPort: chHTTP, InterserverPort: chInter},
-		Grafana:    settings.GrafanaSettings{Port: m.grafanaHostPort}}
-	// Datastores may differ in exposure; take each from the topology
-	// resolved with its own choice.
-	resolve := func(expose bool) *render.Topology {
-		s2 := s
-		s2.Expose.Datastores = expose
-		t, err := render.NewTopology(&s2)
-		if errors.Is(err, render.ErrTopology) {
-			t = m.resolveDespiteClash(s2)
+	// Where each port was read, for findings about it.
+	for _, b := range topology.Binds {
+		if b.Addr {
+			continue
 		}
-		return t
-	}
-	t := resolve(m.mysqlExposed)
-	t.ClickHouse = resolve(m.chExposed).ClickHouse
-	// Listeners whose port DeepFlow's images fix, unless a file moved them.
-	setPort := func(c *render.Component, name string, port int, src layout.Value) {
-		for i := range c.Listeners {
-			if c.Listeners[i].Name == name {
-				if port != 0 {
-					if m.network == settings.Host {
-						c.Listeners[i].HostPort = port
-					}
-					c.Listeners[i].Port = port
-				}
-				m.src[c.Key+"/"+name] = src
+		switch b.File {
+		case layout.ServerYAML:
+			m.src[b.To] = m.portSrc(d.ServerYAML, b.Key)
+		case layout.AppYAML:
+			m.src[b.To] = m.portSrc(d.AppYAML, b.Key)
+		case layout.GrafanaINI:
+			section, key, _ := strings.Cut(b.Key, ".")
+			gv, _ := d.GrafanaINI.Get(section, key)
+			if !gv.Present() {
+				gv = at(layout.GrafanaINI, 0)
 			}
+			m.src[b.To] = gv
+		default:
+			m.src[b.To] = claims[b.To].v
 		}
 	}
-	setPort(&t.Server, render.LQuerier, querier, m.portSrc(d.ServerYAML, "querier.listen-port"))
-	setPort(&t.Server, render.LController, controller, m.portSrc(d.ServerYAML, "controller.listen-port"))
-	setPort(&t.Server, render.LGRPC, grpc, m.portSrc(d.ServerYAML, "controller.grpc-port"))
-	setPort(&t.Server, render.LIngester, 0, at(layout.ServerYAML, 0))
-	setPort(&t.Server, render.LProfile, 0, at(layout.ServerYAML, 0))
-	setPort(&t.App, render.LApp, app, m.portSrc(d.AppYAML, "app.listen-port"))
-	setPort(&t.MySQL, render.LMySQL, 0, mysqlL.v)
-	setPort(&t.ClickHouse, render.LTCP, 0, tcpL.v)
-	setPort(&t.ClickHouse, render.LHTTP, 0, xmlPort("http_port").v)
-	setPort(&t.ClickHouse, render.LInterserver, 0, xmlPort("interserver_http_port").v)
-	gv, _ := d.GrafanaINI.Get("server", "http_port")
-	if !gv.Present() {
-		gv = at(layout.GrafanaINI, 0)
-	}
-	setPort(&t.Grafana, render.LWeb, 0, gv)
-	m.topo = t
+	m.src[topology.Ingester] = at(layout.ServerYAML, 0)
+	m.src[topology.Profile] = at(layout.ServerYAML, 0)
+
+	m.topo = topology.Resolve(topology.Spec{Network: m.network, NodeIP: m.nodeIP, Ports: ports,
+		Published:   map[topology.Name]int{topology.Web: m.grafanaHostPort},
+		ExposeMySQL: m.mysqlExposed, ExposeClickHouse: m.chExposed})
+	m.built = true
 	m.clashRules()
+}
+
+// claim reads the port a Bind row sets, as the directory writes it.
+func (m *model) claim(b topology.Bind) portClaim {
+	d := m.d
+	var v layout.Value
+	var ok bool
+	what := b.What
+	switch b.File {
+	case layout.MyCnf:
+		section, key, _ := strings.Cut(b.Key, ".")
+		v, ok = d.MyCnf.Get(section, key)
+	case layout.ClickHouseConf:
+		e := d.ClickHouseConf.Find(b.Key)
+		if e == nil {
+			return portClaim{}
+		}
+		v, ok, what = d.ClickHouseConf.Value(e, b.Key), true, "<"+b.Key+"> in "+b.File
+	case layout.ServerYAML:
+		v, ok = d.ServerYAML.Get(b.Key)
+	case layout.AppYAML:
+		v, ok = d.AppYAML.Get(b.Key)
+	}
+	if what == "" {
+		what = b.Key + " in " + b.File
+	}
+	if !ok {
+		return portClaim{}
+	}
+	p, good := atoi(v.Val)
+	if !good {
+		m.errorf(v, "port-mismatch", "write a port number from 1 to 65535", "%s is %q, not a port number", what, v.Val)
+		return portClaim{}
+	}
+	return portClaim{v: v, port: p, what: what}
 }
 
 func (m *model) portSrc(f *layout.YAMLFile, key string) layout.Value {
@@ -669,31 +657,6 @@ func (m *model) portSrc(f *layout.YAMLFile, key string) layout.Value {
 		return at(f.File, 0)
 	}
 	return layout.Value{}
-}
-
-// resolveDespiteClash resolves a topology whose ports clash: render
-// refuses those, so it resolves with stand-in ports that cannot clash and
-// puts the real ones back, letting the review report the clash and still
-// check everything else.
-func (m *model) resolveDespiteClash(s settings.Settings) *render.Topology {
-	real := map[int]int{1: s.MySQL.Port, 2: s.ClickHouse.TCPPort, 3: s.ClickHouse.HTTPPort, 4: s.ClickHouse.InterserverPort, 5: s.Grafana.Port}
-	s.MySQL.Port, s.ClickHouse.TCPPort, s.ClickHouse.HTTPPort, s.ClickHouse.InterserverPort, s.Grafana.Port = 1, 2, 3, 4, 5
-	t, err := render.NewTopology(&s)
-	if err != nil {
-		panic("check: stand-in ports still clash: " + err.Error())
-	}
-	for _, c := range []*render.Component{&t.MySQL, &t.ClickHouse, &t.Grafana} {
-		for i := range c.Listeners {
-			l := &c.Listeners[i]
-			if p, ok := real[l.Port]; ok {
-				l.Port = p
-			}
-			if p, ok := real[l.HostPort]; ok {
-				l.HostPort = p
-			}
-		}
-	}
-	return t
 }
 
 func published(s *layout.Service) bool {

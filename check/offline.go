@@ -10,8 +10,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/layout"
-	"github.com/deepflow-compose/deepflow-compose/render"
 )
 
 // offlineRules apply to a directory whose render manifest says offline:
@@ -21,7 +21,7 @@ import (
 // Without the manifest nothing says the directory is meant for offline
 // use, so nothing is reported.
 func (m *model) offlineRules() {
-	man, err := render.ReadManifest(m.d.Root)
+	man, err := deployment.ReadManifest(m.d.Root)
 	if err != nil || man == nil || !man.Settings.Offline {
 		return
 	}
@@ -113,7 +113,7 @@ func (o *offline) mirror(registry, host string) {
 	if o.local(h) {
 		return
 	}
-	o.m.warnf(at(render.ManifestName, manifestLine(o.m.d.Root, `"registry"`)), "offline",
+	o.m.warnf(at(deployment.ManifestName, manifestLine(o.m.d.Root, `"registry"`)), "offline",
 		"load the images with `deepflow-compose bundle load` before up, or re-render with registry set to a mirror this site runs",
 		"offline: true, but every image names %s, a registry outside: up can only use images already loaded under these names, and tries to pull any other", registry)
 }
@@ -272,7 +272,7 @@ func (o *offline) nextSteps() {
 // manifestLine finds the line of a key in the render manifest, 0 when
 // absent.
 func manifestLine(dir, key string) int {
-	b, err := os.ReadFile(filepath.Join(dir, render.ManifestName))
+	b, err := os.ReadFile(filepath.Join(dir, deployment.ManifestName))
 	if err != nil {
 		return 0
 	}

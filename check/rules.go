@@ -6,25 +6,11 @@ import (
 	"strings"
 
 	"github.com/deepflow-compose/deepflow-compose/layout"
-	"github.com/deepflow-compose/deepflow-compose/render"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
-// tc is the expected topology's copy of a component.
-func (m *model) tc(c *render.Component) *render.Component {
-	for _, x := range []*render.Component{&m.topo.MySQL, &m.topo.ClickHouse, &m.topo.Server, &m.topo.App, &m.topo.Grafana,
-		&m.topo.GrafanaInitWorkdir, &m.topo.GrafanaInitDsDh, &m.topo.GrafanaInitPlugins, &m.topo.Agent} {
-		if x.Key == c.Key {
-			return x
-		}
-	}
-	return c
-}
-
-func (m *model) allNames() []*render.Component {
-	n := m.names
-	return []*render.Component{&n.MySQL, &n.ClickHouse, &n.Server, &n.App, &n.Grafana, &n.GrafanaInitWorkdir, &n.GrafanaInitDsDh, &n.GrafanaInitPlugins}
-}
+func (m *model) allNames() []*topology.Component { return m.topo.Services() }
 
 // composeRules: services present, one network mode, nothing bridge-only
 // left under host networking.
@@ -33,8 +19,8 @@ func (m *model) composeRules() {
 	if cf == nil || cf.Root == nil {
 		return
 	}
-	server := m.service(&m.names.Server)
-	for _, c := range m.names.Components() {
+	server := m.service(&m.topo.Server)
+	for _, c := range m.topo.Components() {
 		s := m.service(c)
 		if s == nil {
 			m.errorf(at(cf.File, cf.ServicesLine), "missing-service", fmt.Sprintf("add the %s service from DeepFlow's package", c.Service),
@@ -73,24 +59,24 @@ func (m *model) composeRules() {
 // clashRules: two listeners on one node port.
 func (m *model) clashRules() {
 	if m.network == settings.Host {
-		seen := map[int]render.HostPort{}
+		seen := map[int]topology.HostPort{}
 		for _, hp := range m.topo.HostPorts() {
 			prev, ok := seen[hp.Port]
 			if !ok {
 				seen[hp.Port] = hp
 				continue
 			}
-			v := m.src[hp.Component+"/"+hp.Listener]
+			v := m.src[hp.Listener]
 			if v.File == "" {
-				v = m.src[prev.Component+"/"+prev.Listener]
+				v = m.src[prev.Listener]
 			}
-			fix := fmt.Sprintf("give %s's %s listener a port nothing else on this host uses", componentLabel[hp.Component], hp.Listener)
+			fix := fmt.Sprintf("give %s's %s listener a port nothing else on this host uses", m.topo.Component(hp.Component).Label, hp.Listener)
 			if v.Key != "" {
 				fix = fmt.Sprintf("change %s in %s to a port nothing else on this host uses, and every file that dials it", v.Key, v.File)
 			}
 			m.errorf(v, "port-clash", fix,
 				"%s's %s listener and %s's %s listener both bind node port %d under host networking; whichever starts second fails",
-				componentLabel[prev.Component], prev.Listener, componentLabel[hp.Component], hp.Listener, hp.Port)
+				m.topo.Component(prev.Component).Label, prev.Listener, m.topo.Component(hp.Component).Label, hp.Listener, hp.Port)
 		}
 		return
 	}
@@ -136,15 +122,11 @@ func (m *model) stackNames() map[string]bool {
 	return out
 }
 
-var componentLabel = map[string]string{
-	"mysql": "MySQL", "clickhouse": "ClickHouse", "server": "deepflow-server", "app": "deepflow-app", "grafana": "Grafana",
-}
-
 // wiringRules: every host a config file names is one this network mode
 // can reach, and bridge mode publishes what agents and browsers dial.
 func (m *model) wiringRules() {
 	names := m.stackNames()
-	grafanaEnv := m.serviceEnv(&m.names.Grafana)
+	grafanaEnv := m.serviceEnv(&m.topo.Grafana)
 	for _, r := range m.wireRefs() {
 		if strings.HasSuffix(r.ep.what, ".port") {
 			continue // ports were settled with the topology
@@ -157,14 +139,13 @@ func (m *model) wiringRules() {
 				}
 			}
 			if len(missing) > 0 {
-				m.errorf(r.ep.v, "env-ref", fmt.Sprintf("add %s to services.%s.environment, or write the address itself", strings.Join(missing, ", "), m.names.Grafana.Service),
+				m.errorf(r.ep.v, "env-ref", fmt.Sprintf("add %s to services.%s.environment, or write the address itself", strings.Join(missing, ", "), m.topo.Grafana.Service),
 					"%s refers to %s, which Grafana's container environment does not set, so Grafana reads an empty value", r.ep.what, strings.Join(missing, ", "))
 				continue
 			}
 		}
-		c := m.tc(r.component)
-		l := mustL(c, r.listener)
-		want, err := m.topo.Internal(c, r.listener)
+		c, l, _ := m.topo.Owner(r.listener)
+		want, err := m.topo.Internal(r.listener)
 		if err != nil {
 			continue
 		}
@@ -190,7 +171,7 @@ func (m *model) wiringRules() {
 			if r.ep.hasPort || strings.Contains(r.ep.what, "URL") || r.ep.what == "[database] host" {
 				fix = fmt.Sprintf("set %s to %q", r.ep.what, m.rewriteHost(r.ep.v.Raw, r.ep.host, fixHost))
 			}
-			label := componentLabel[c.Key]
+			label := c.Label
 			switch {
 			case m.network == settings.Host && names[host]:
 				m.errorf(r.ep.v, "service-host", fix,
@@ -207,7 +188,7 @@ func (m *model) wiringRules() {
 	m.publishRules()
 }
 
-func (m *model) bindWhere(c *render.Component) string {
+func (m *model) bindWhere(c *topology.Component) string {
 	if c.Key == "mysql" {
 		v := m.mysqlBind()
 		return fmt.Sprintf("%s:%d", v.File, v.Line)
@@ -234,12 +215,12 @@ func (m *model) publishRules() {
 	if m.network != settings.Bridge || m.d.Compose == nil || m.d.Compose.Root == nil {
 		return
 	}
-	for _, nc := range []*render.Component{&m.names.Server, &m.names.App, &m.names.Grafana, &m.names.MySQL, &m.names.ClickHouse} {
+	for _, nc := range []*topology.Component{&m.topo.Server, &m.topo.App, &m.topo.Grafana, &m.topo.MySQL, &m.topo.ClickHouse} {
 		s := m.service(nc)
 		if s == nil {
 			continue
 		}
-		c := m.tc(nc)
+		c := nc
 		for _, l := range c.Listeners {
 			if l.HostPort == 0 {
 				continue
@@ -315,25 +296,27 @@ func (m *model) agentRules() {
 				"%s is %s, but under %s deepflow-server's %s is on %d", key, v.Val, mode, what, want)
 		}
 	}
-	if f := m.d.AgentYAML; f != nil {
-		for _, v := range f.Strings("controller-ips") {
-			checkIP(v, "controller-ips")
-		}
-		checkPort(f, "controller-port", "controller (gRPC)", ap.Controller, render.AgentBuiltinControllerPort)
+	format := "sectioned"
+	if m.groupConfigIsLegacy() {
+		format = "legacy"
 	}
-	if f := m.d.GroupConfig; f != nil {
-		prefix, ingIP, ingPort := "global.communication.", "ingester_ip", "ingester_port"
-		if m.groupConfigIsLegacy() {
-			prefix, ingIP, ingPort = "", "analyzer_ip", "analyzer_port"
+	for _, file := range []*layout.YAMLFile{m.d.AgentYAML, m.d.GroupConfig} {
+		if file == nil {
+			continue
 		}
-		if v, ok := f.Get(prefix + "proxy_controller_ip"); ok {
-			checkIP(v, prefix+"proxy_controller_ip")
+		for _, c := range topology.ConsumersOf(file.File, format) {
+			for _, v := range file.Strings(c.Host) {
+				// An empty ingester IP means the controller's.
+				if c.To != topology.Ingester || v.Val != "" {
+					checkIP(v, c.Host)
+				}
+			}
+			want, what := ap.Controller, "controller (gRPC)"
+			if c.To == topology.Ingester {
+				want, what = ap.Ingester, "ingester"
+			}
+			checkPort(file, c.Port, what, want, topology.AgentBuiltin(c.To))
 		}
-		if v, ok := f.Get(prefix + ingIP); ok && v.Val != "" {
-			checkIP(v, prefix+ingIP)
-		}
-		checkPort(f, prefix+"proxy_controller_port", "controller (gRPC)", ap.Controller, render.AgentBuiltinControllerPort)
-		checkPort(f, prefix+ingPort, "ingester", ap.Ingester, render.AgentBuiltinIngesterPort)
 	}
 }
 
@@ -351,7 +334,7 @@ func (m *model) nodeIPRules() {
 		m.errorf(v, "node-ip", "set NODE_IP_FOR_DEEPFLOW to this host's IP address, e.g. NODE_IP_FOR_DEEPFLOW=192.0.2.10",
 			"NODE_IP_FOR_DEEPFLOW is %q, which is not an IP address", v.Val)
 	}
-	s := m.service(&m.names.Server)
+	s := m.service(&m.topo.Server)
 	if s == nil {
 		return
 	}
@@ -383,7 +366,7 @@ func (m *model) exposureRules() {
 	}
 	if m.d.MyCnf != nil {
 		if b := m.mysqlBind(); !isLoopback(b.Val) {
-			port := mustL(&m.topo.MySQL, render.LMySQL).Port
+			port := m.listener(topology.SQL).Port
 			m.warnf(b, "exposed-datastore", "set bind-address=127.0.0.1 in [mysqld] and point server.yaml, grafana.ini and MYSQL_URL at 127.0.0.1 (deepflow-compose render does this unless expose.datastores=true)",
 				"MySQL listens on every interface (bind-address %s) under host networking: %s can try root's password on port %d", b.Val, who, port)
 		}
@@ -392,7 +375,7 @@ func (m *model) exposureRules() {
 		if !isLoopback(b.Val) {
 			m.warnf(b, "exposed-datastore", "set <listen_host>127.0.0.1</listen_host> and point server.yaml and CLICKHOUSE_SERVER at 127.0.0.1 (deepflow-compose render does this unless expose.datastores=true)",
 				"ClickHouse listens on %s under host networking: %s can query it on ports %d and %d", b.Val, who,
-				mustL(&m.topo.ClickHouse, render.LTCP).Port, mustL(&m.topo.ClickHouse, render.LHTTP).Port)
+				m.listener(topology.TCP).Port, m.listener(topology.HTTP).Port)
 			break
 		}
 	}
@@ -400,7 +383,7 @@ func (m *model) exposureRules() {
 
 // reach says who can reach a datastore, for the warnings about its
 // credentials.
-func (m *model) reach(c *render.Component, exposed bool) string {
+func (m *model) reach(c *topology.Component, exposed bool) string {
 	node := "this host"
 	if m.nodeIP != "" {
 		node = m.nodeIP

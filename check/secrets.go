@@ -91,7 +91,7 @@ func usable(s string) bool { return !hasPlaceholder(s) }
 func (m *model) mysqlSecrets() {
 	d := m.d
 	var truth *secretClaim
-	if s := m.service(&m.names.MySQL); s != nil {
+	if s := m.service(&m.topo.MySQL); s != nil {
 		if v, ok := s.Env["MYSQL_ROOT_PASSWORD"]; ok && usable(v.Val) {
 			truth = &secretClaim{v: v, val: v.Val, what: truthName(v)}
 		}
@@ -113,7 +113,7 @@ func (m *model) mysqlSecrets() {
 			cs = append(cs, secretClaim{v: v, val: m.grafanaExpand(v), what: "[database] password in " + layout.GrafanaINI})
 		}
 	}
-	if g := m.service(&m.names.Grafana); g != nil {
+	if g := m.service(&m.topo.Grafana); g != nil {
 		if u, ok := g.Env["MYSQL_USER"]; !ok || u.Val == "root" {
 			if v, ok := g.Env["MYSQL_PASSWORD"]; ok && usable(v.Val) {
 				cs = append(cs, secretClaim{v: v, val: v.Val, what: "Grafana's MYSQL_PASSWORD"})
@@ -133,7 +133,7 @@ const deepflowDefaultPassword = "deepflow"
 // grafanaResolvable reports a grafana.ini value that refers to variables
 // Grafana's environment lacks, and says whether it can be resolved.
 func (m *model) grafanaResolvable(v layout.Value, what string) bool {
-	env := m.serviceEnv(&m.names.Grafana)
+	env := m.serviceEnv(&m.topo.Grafana)
 	var missing []string
 	for _, name := range grafanaRefs(v.Raw) {
 		if _, ok := env[name]; !ok {
@@ -143,7 +143,7 @@ func (m *model) grafanaResolvable(v layout.Value, what string) bool {
 	if len(missing) == 0 {
 		return true
 	}
-	m.errorf(v, "env-ref", fmt.Sprintf("add %s to services.%s.environment", strings.Join(missing, ", "), m.names.Grafana.Service),
+	m.errorf(v, "env-ref", fmt.Sprintf("add %s to services.%s.environment", strings.Join(missing, ", "), m.topo.Grafana.Service),
 		"%s refers to %s, which Grafana's container environment does not set, so Grafana reads an empty value", what, strings.Join(missing, ", "))
 	return false
 }
@@ -162,10 +162,10 @@ func (m *model) xmlPassword(f *layout.XMLFile, p, what string) (secretClaim, boo
 		}
 		v := f.Value(e, p+"/"+name)
 		if ref := e.Attr["from_env"]; ref != "" {
-			env := m.serviceEnv(&m.names.ClickHouse)
+			env := m.serviceEnv(&m.topo.ClickHouse)
 			val, ok := env[ref]
 			if !ok {
-				m.errorf(v, "env-ref", fmt.Sprintf("add %s to services.%s.environment", ref, m.names.ClickHouse.Service),
+				m.errorf(v, "env-ref", fmt.Sprintf("add %s to services.%s.environment", ref, m.topo.ClickHouse.Service),
 					"%s reads from_env %s, which ClickHouse's container environment does not set", what, ref)
 				return secretClaim{}, false
 			}
@@ -204,7 +204,7 @@ func (m *model) clickhouseSecrets() {
 			}
 		}
 	}
-	if g := m.service(&m.names.Grafana); g != nil {
+	if g := m.service(&m.topo.Grafana); g != nil {
 		if u, ok := g.Env["CLICKHOUSE_USER"]; !ok || u.Val == "default" {
 			if v, ok := g.Env["CLICKHOUSE_PASSWORD"]; ok && usable(v.Val) {
 				cs = append(cs, secretClaim{v: v, val: v.Val, what: "Grafana's CLICKHOUSE_PASSWORD"})
@@ -219,7 +219,7 @@ func (m *model) clickhouseSecrets() {
 }
 
 func (m *model) grafanaSecrets() {
-	g := m.service(&m.names.Grafana)
+	g := m.service(&m.topo.Grafana)
 	if g == nil {
 		return
 	}

@@ -18,8 +18,8 @@ import (
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
 
-	"github.com/deepflow-compose/deepflow-compose/render"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // Probe is one readiness check of one service, resolved to an address.
@@ -33,8 +33,8 @@ type Probe struct {
 	// Detail is the last answer or error, e.g. "HTTP 503: waiting for ClickHouse".
 	Detail string `json:"detail"`
 
-	comp  *render.Component
-	probe render.Probe
+	comp  *topology.Component
+	probe topology.Probe
 }
 
 const probeTimeout = 2 * time.Second
@@ -56,7 +56,7 @@ func (s *Stack) probes() []*Probe {
 	var out []*Probe
 	for _, c := range s.Topology.Components() {
 		for _, p := range c.Probes {
-			out = append(out, &Probe{Service: c.Service, Container: c.Container, Listener: p.Listener, comp: c, probe: p})
+			out = append(out, &Probe{Service: c.Service, Container: c.Container, Listener: string(p.Listener), comp: c, probe: p})
 		}
 	}
 	return out
@@ -161,7 +161,7 @@ func (e *Engine) run(ctx context.Context, s *Stack, p *Probe) {
 	p.Ready = resp.StatusCode >= 200 && resp.StatusCode < 300
 	// The issue asks only that the querier answer: it opens its port once
 	// ClickHouse is reachable, so any answer short of a server error counts.
-	if p.probe.Listener == render.LQuerier && resp.StatusCode < 500 {
+	if p.probe.Listener == topology.Querier && resp.StatusCode < 500 {
 		p.Ready = true
 	}
 	p.Detail = "HTTP " + strconv.Itoa(resp.StatusCode)

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/layout"
-	"github.com/deepflow-compose/deepflow-compose/render"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // Stack is what the engine needs to know about one rendered deployment.
@@ -22,7 +23,7 @@ type Stack struct {
 	DataDir     string
 	// AgentPrivileged: the agent's compose file runs it privileged.
 	AgentPrivileged bool
-	Topology        *render.Topology
+	Topology        *topology.Topology
 	// Grafana login, for the closing message.
 	GrafanaUser string
 	// GrafanaPasswordVar is the .env line that holds Grafana's password.
@@ -35,7 +36,7 @@ func Load(dir string) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := render.Load(abs)
+	d, err := deployment.Load(abs)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +44,7 @@ func Load(dir string) (*Stack, error) {
 }
 
 // FromDeployment adapts a loaded render.
-func FromDeployment(d *render.Deployment) (*Stack, error) {
+func FromDeployment(d *deployment.Deployment) (*Stack, error) {
 	if d.ProjectName == "" {
 		return nil, fmt.Errorf("%s: %s names no compose project", d.Dir, layout.Env)
 	}
@@ -60,12 +61,12 @@ func FromDeployment(d *render.Deployment) (*Stack, error) {
 		AgentPrivileged:    s.Agent.Privileged,
 		Topology:           d.Topology,
 		GrafanaUser:        s.Grafana.AdminUser,
-		GrafanaPasswordVar: render.EnvNames().GrafanaPass,
+		GrafanaPasswordVar: topology.Vars.GrafanaPass,
 	}, nil
 }
 
 // component finds a long-running component by service name or key.
-func (s *Stack) component(name string) *render.Component {
+func (s *Stack) component(name string) *topology.Component {
 	for _, c := range s.Topology.Components() {
 		if c.Service == name || c.Key == name || c.Container == name {
 			return c
@@ -76,7 +77,7 @@ func (s *Stack) component(name string) *render.Component {
 
 // GrafanaURL is where a browser reaches Grafana.
 func (s *Stack) GrafanaURL() string {
-	ep, err := s.Topology.External(&s.Topology.Grafana, render.LWeb)
+	ep, err := s.Topology.External(topology.Web)
 	if err != nil {
 		return ""
 	}

@@ -31,8 +31,8 @@ func agentSide(d *Data) ([]string, error) {
 	cfg, err := agentcfg.Render(format, agentcfg.Input{
 		GroupID: s.Agent.GroupID,
 		Communication: agentcfg.Communication{
-			IngesterIP: d.W.AgentIngester.Host, IngesterPort: d.W.AgentIngester.Port,
-			ControllerIP: d.W.AgentController.Host, ControllerPort: d.W.AgentController.Port,
+			IngesterIP: d.W["AgentIngester"].Host, IngesterPort: d.W["AgentIngester"].Port,
+			ControllerIP: d.W["AgentController"].Host, ControllerPort: d.W["AgentController"].Port,
 		},
 		// Agents on host networking report the host's own resources (seed 003).
 		HypervisorResourceEnabled: d.T.Network == settings.Host,

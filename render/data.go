@@ -1,7 +1,6 @@
 package render
 
 import (
-	"fmt"
 	"path"
 	"strconv"
 	"strings"
@@ -9,54 +8,12 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
-
-// Env names the variables .env defines and the compose file interpolates.
-// Secrets reach containers only through these.
-type Env struct {
-	ProjectName, Version, NodeIP                   string
-	MySQLPassword, ClickHousePassword, GrafanaPass string
-}
-
-var envNames = Env{
-	ProjectName:        "COMPOSE_PROJECT_NAME",
-	Version:            "DEEPFLOW_VERSION",
-	NodeIP:             "NODE_IP_FOR_DEEPFLOW",
-	MySQLPassword:      "MYSQL_ROOT_PASSWORD",
-	ClickHousePassword: "CLICKHOUSE_DEFAULT_PASSWORD",
-	GrafanaPass:        "GRAFANA_ADMIN_PASSWORD",
-}
 
 // Secrets are the resolved passwords of one render.
 type Secrets struct {
 	MySQL, ClickHouse, Grafana string
-}
-
-// Wiring is every address a config file names, resolved once from the
-// topology. Templates print these and nothing else.
-type Wiring struct {
-	ServerToMySQL      Endpoint
-	ServerToClickHouse Endpoint
-	ServerToApp        Endpoint
-	AppToController    Endpoint
-	AppToQuerier       Endpoint
-	GrafanaToMySQL     Endpoint
-	GrafanaToQuerier   Endpoint
-	GrafanaToApp       Endpoint
-	// GrafanaToClickHouse: DeepFlow's Grafana image takes a host only.
-	GrafanaToClickHouse Endpoint
-	ClickHouseSelf      Endpoint
-	// As seen from outside the stack.
-	AgentController Endpoint
-	AgentIngester   Endpoint
-	CtlAPI          Endpoint
-	GrafanaWeb      Endpoint
-}
-
-// Listen is what each process binds.
-type Listen struct {
-	MySQL, ClickHouseTCP, ClickHouseHTTP, ClickHouseInterserver Listener
-	Querier, Controller, GRPC, App, Grafana                     Listener
 }
 
 // Paths are the host directories the stack keeps its data in.
@@ -68,13 +25,16 @@ type Paths struct {
 // Data is handed to every template.
 type Data struct {
 	S       *settings.Settings
-	T       *Topology
+	T       *topology.Topology
 	R       *catalog.Release
 	Images  catalog.Images
-	Env     Env
+	Env     topology.EnvVars
 	Secrets Secrets
-	W       Wiring
-	Listen  Listen
+	// W is every consumer's resolved endpoint, by consumer ID
+	// (topology.Consumers): .W.ServerToMySQL.Host.
+	W map[string]topology.Endpoint
+	// Listen is every listener by name: .Listen.grpc.Port.
+	Listen  map[string]topology.Listener
 	Paths   Paths
 	Profile string
 	// CtlAPIPortFlag is " --api-port N" when deepflow-ctl's default port is
@@ -99,11 +59,11 @@ type Data struct {
 	// server's built-in list.
 	LocalIPRanges []string
 	// NTP is the time source deepflow-server hands to agents.
-	NTP               Endpoint
+	NTP               topology.Endpoint
 	CtlDefaultAPIPort int
 }
 
-func newData(s *settings.Settings, prof *settings.Profile, t *Topology, sec Secrets) (*Data, error) {
+func newData(s *settings.Settings, prof *settings.Profile, t *topology.Topology, sec Secrets) (*Data, error) {
 	r, err := catalog.Lookup(s.Version)
 	if err != nil {
 		return nil, err
@@ -112,8 +72,9 @@ func newData(s *settings.Settings, prof *settings.Profile, t *Topology, sec Secr
 	if err != nil {
 		return nil, err
 	}
-	d := &Data{S: s, T: t, R: r, Images: images, Env: envNames, Secrets: sec, Profile: prof.Name,
-		PodIP: loopback, NTP: Endpoint{Host: defaultNTPHost, Port: ntpPort}, CtlDefaultAPIPort: CtlDefaultAPIPort}
+	d := &Data{S: s, T: t, R: r, Images: images, Env: topology.Vars, Secrets: sec, Profile: prof.Name,
+		PodIP: topology.Loopback, NTP: topology.Endpoint{Host: topology.DefaultNTPHost, Port: topology.NTPPort},
+		CtlDefaultAPIPort: topology.CtlDefaultAPIPort, Listen: t.Listening()}
 	if s.Offline {
 		// No way out: agents and the server take time from a host the
 		// operator runs, the node itself unless told otherwise.
@@ -124,67 +85,14 @@ func newData(s *settings.Settings, prof *settings.Profile, t *Topology, sec Secr
 	}
 	d.AgentImageRepo, d.AgentImageTag = splitImage(d.Images.Agent)
 	d.ClickHouseNetworks = []string{"::/0"}
-	if t.ClickHouse.mustL(LTCP).Bind == loopback {
-		d.ClickHouseNetworks = []string{"::1", loopback}
+	if d.Listen[string(topology.TCP)].Bind == topology.Loopback {
+		d.ClickHouseNetworks = []string{"::1", topology.Loopback}
 	}
-	var errs []error
-	in := func(c *Component, l string) Endpoint {
-		e, err := t.Internal(c, l)
-		errs = append(errs, err)
-		return e
+	if d.W, err = t.Wiring(); err != nil {
+		return nil, err
 	}
-	ex := func(c *Component, l string) Endpoint {
-		e, err := t.External(c, l)
-		errs = append(errs, err)
-		return e
-	}
-	lis := func(c *Component, l string) Listener {
-		x, err := c.L(l)
-		errs = append(errs, err)
-		return x
-	}
-	self, err := t.Self(&t.ClickHouse, LTCP)
-	errs = append(errs, err)
-	d.W = Wiring{
-		ServerToMySQL:       in(&t.MySQL, LMySQL),
-		ServerToClickHouse:  in(&t.ClickHouse, LTCP),
-		ServerToApp:         in(&t.App, LApp),
-		AppToController:     in(&t.Server, LController),
-		AppToQuerier:        in(&t.Server, LQuerier),
-		GrafanaToMySQL:      in(&t.MySQL, LMySQL),
-		GrafanaToQuerier:    in(&t.Server, LQuerier),
-		GrafanaToApp:        in(&t.App, LApp),
-		GrafanaToClickHouse: in(&t.ClickHouse, LTCP),
-		ClickHouseSelf:      self,
-		AgentController:     ex(&t.Server, LGRPC),
-		AgentIngester:       ex(&t.Server, LIngester),
-		CtlAPI:              ex(&t.Server, LController),
-		GrafanaWeb:          ex(&t.Grafana, LWeb),
-	}
-	if s.Agent.ControllerPort != 0 {
-		d.W.AgentController.Port = s.Agent.ControllerPort
-	}
-	if s.Agent.IngesterPort != 0 {
-		d.W.AgentIngester.Port = s.Agent.IngesterPort
-	}
-	d.Listen = Listen{
-		MySQL:                 lis(&t.MySQL, LMySQL),
-		ClickHouseTCP:         lis(&t.ClickHouse, LTCP),
-		ClickHouseHTTP:        lis(&t.ClickHouse, LHTTP),
-		ClickHouseInterserver: lis(&t.ClickHouse, LInterserver),
-		Querier:               lis(&t.Server, LQuerier),
-		Controller:            lis(&t.Server, LController),
-		GRPC:                  lis(&t.Server, LGRPC),
-		App:                   lis(&t.App, LApp),
-		Grafana:               lis(&t.Grafana, LWeb),
-	}
-	for _, err := range errs {
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrTopology, err)
-		}
-	}
-	if d.W.CtlAPI.Port != CtlDefaultAPIPort {
-		d.CtlAPIPortFlag = " --api-port " + strconv.Itoa(d.W.CtlAPI.Port)
+	if d.W["CtlAPI"].Port != topology.CtlDefaultAPIPort {
+		d.CtlAPIPortFlag = " --api-port " + strconv.Itoa(d.W["CtlAPI"].Port)
 	}
 	dd := s.DataDir
 	d.Paths = Paths{
@@ -208,15 +116,4 @@ func splitImage(ref string) (repo, tag string) {
 		return ref[:i], ref[i+1:]
 	}
 	return ref, "latest"
-}
-
-// publish lists a component's "host:container" port mappings under bridge.
-func publish(c Component) []string {
-	var out []string
-	for _, l := range c.Listeners {
-		if l.HostPort != 0 {
-			out = append(out, strconv.Itoa(l.HostPort)+":"+strconv.Itoa(l.Port))
-		}
-	}
-	return out
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // TestBadInput: each bad input fails with exactly this message, wraps the
@@ -46,8 +47,8 @@ func TestBadInput(t *testing.T) {
 		{"bad network", settings.Inputs{Sets: []string{"network=overlay"}}, `invalid settings: network: "overlay" must be bridge or host`, settings.ErrSettings},
 		{"relative dataDir", settings.Inputs{Sets: []string{"dataDir=data"}}, `invalid settings: dataDir: "data" must be a clean absolute path other than /`, settings.ErrSettings},
 		{"newline in password", settings.Inputs{Sets: []string{"mysql.password=a\nb"}}, `invalid settings: mysql.password: must not contain control characters such as newlines or tabs`, settings.ErrSettings},
-		{"host port clash", settings.Inputs{Profile: "host-network", Sets: []string{"mysql.port=20416"}}, `invalid topology: mysql (mysql) and server (querier) both bind node port 20416`, ErrTopology},
-		{"published port clash", settings.Inputs{Sets: []string{"grafana.port=30417"}}, `invalid topology: server (controller) and grafana (web) both bind node port 30417`, ErrTopology},
+		{"host port clash", settings.Inputs{Profile: "host-network", Sets: []string{"mysql.port=20416"}}, `invalid topology: mysql (mysql) and server (querier) both bind node port 20416`, topology.ErrTopology},
+		{"published port clash", settings.Inputs{Sets: []string{"grafana.port=30417"}}, `invalid topology: server (controller) and grafana (web) both bind node port 30417`, topology.ErrTopology},
 		{"bad subnet", settings.Inputs{Sets: []string{"agent.subnets=[100.42.32.0/24, 100.42.33.7/24, 10.0.0.9-10.0.0.1, lan]"}},
 			`invalid settings: agent.subnets[1]: "100.42.33.7/24" has host bits set; the network is 100.42.33.0/24; ` +
 				`agent.subnets[2]: "10.0.0.9-10.0.0.1" ends before it starts; ` +
@@ -59,7 +60,7 @@ func TestBadInput(t *testing.T) {
 		{"bad image overrides", settings.Inputs{Sets: []string{"images.foo=x:1", "images.server=nope"}},
 			`invalid settings: images.foo: unknown component (one of mysql, clickhouse, server, app, grafana, grafanaInit, grafanaInitDsDh, agent); ` +
 				`images.server: "nope" is not an image reference with a tag or digest, like registry/name:tag`, settings.ErrSettings},
-		{"clickhouse ports clash", settings.Inputs{Profile: "host-network", Sets: []string{"clickhouse.httpPort=9000"}}, `invalid topology: clickhouse (tcp) and clickhouse (http) both bind node port 9000`, ErrTopology},
+		{"clickhouse ports clash", settings.Inputs{Profile: "host-network", Sets: []string{"clickhouse.httpPort=9000"}}, `invalid topology: clickhouse (tcp) and clickhouse (http) both bind node port 9000`, topology.ErrTopology},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

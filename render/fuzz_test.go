@@ -10,6 +10,7 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // FuzzSecrets renders random passwords and admin user names and reads every
@@ -41,13 +42,13 @@ func FuzzSecrets(f *testing.F) {
 		if wantMySQL == "" || wantCH == "" {
 			return // empty means "generate"
 		}
-		if env[envNames.MySQLPassword] != wantMySQL || env[envNames.ClickHousePassword] != wantCH {
-			t.Fatalf(".env reads back %q/%q, want %q/%q", env[envNames.MySQLPassword], env[envNames.ClickHousePassword], wantMySQL, wantCH)
+		if env[topology.Vars.MySQLPassword] != wantMySQL || env[topology.Vars.ClickHousePassword] != wantCH {
+			t.Fatalf(".env reads back %q/%q, want %q/%q", env[topology.Vars.MySQLPassword], env[topology.Vars.ClickHousePassword], wantMySQL, wantCH)
 		}
 		proj := loadRendered(t, p)
 		for svc, kv := range map[string]map[string]string{
 			"mysql":            {"MYSQL_ROOT_PASSWORD": wantMySQL},
-			"clickhouse":       {envNames.ClickHousePassword: wantCH},
+			"clickhouse":       {topology.Vars.ClickHousePassword: wantCH},
 			"deepflow-grafana": {"MYSQL_PASSWORD": wantMySQL, "CLICKHOUSE_PASSWORD": wantCH, "GF_SECURITY_ADMIN_USER": p.Settings.Grafana.AdminUser, "GF_SECURITY_ADMIN_PASSWORD": p.Settings.Grafana.AdminPassword},
 		} {
 			for k, want := range kv {

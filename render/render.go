@@ -15,8 +15,10 @@ import (
 	"strings"
 
 	"github.com/deepflow-compose/deepflow-compose/catalog"
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // Options are everything one render needs.
@@ -45,7 +47,7 @@ type File struct {
 type Plan struct {
 	Settings *settings.Settings
 	Profile  *settings.Profile
-	Topology *Topology
+	Topology *topology.Topology
 	Images   catalog.Images
 	Files    []File
 	OutDir   string
@@ -121,8 +123,8 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	p.Generated = generated
-	t, err := NewTopology(s)
-	if err != nil {
+	t := topology.Resolve(topology.SpecFor(s))
+	if err := t.Validate(); err != nil {
 		return nil, err
 	}
 	p.Topology = t
@@ -184,7 +186,7 @@ func resolveSecrets(s *settings.Settings, opts Options) (Secrets, []string, erro
 			}
 			old = env
 		}
-		if _, err := os.Stat(filepath.Join(opts.OutDir, ManifestName)); err == nil {
+		if _, err := os.Stat(filepath.Join(opts.OutDir, deployment.ManifestName)); err == nil {
 			hadManifest = true
 		}
 	}
@@ -214,13 +216,13 @@ func resolveSecrets(s *settings.Settings, opts Options) (Secrets, []string, erro
 	}
 	var sec Secrets
 	var err error
-	if sec.MySQL, err = pick("mysql.password", envNames.MySQLPassword, s.MySQL.Password); err != nil {
+	if sec.MySQL, err = pick("mysql.password", topology.Vars.MySQLPassword, s.MySQL.Password); err != nil {
 		return sec, nil, err
 	}
-	if sec.ClickHouse, err = pick("clickhouse.password", envNames.ClickHousePassword, s.ClickHouse.Password); err != nil {
+	if sec.ClickHouse, err = pick("clickhouse.password", topology.Vars.ClickHousePassword, s.ClickHouse.Password); err != nil {
 		return sec, nil, err
 	}
-	if sec.Grafana, err = pick("grafana.adminPassword", envNames.GrafanaPass, s.Grafana.AdminPassword); err != nil {
+	if sec.Grafana, err = pick("grafana.adminPassword", topology.Vars.GrafanaPass, s.Grafana.AdminPassword); err != nil {
 		return sec, nil, err
 	}
 	return sec, generated, nil

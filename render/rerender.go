@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 	"gopkg.in/yaml.v3"
 )
@@ -13,18 +14,18 @@ import (
 // recorded and the secrets its .env holds, with sets (key.path=value) on
 // top, and writes it. Files changed by hand are not overwritten.
 func Rerender(ctx context.Context, dir string, sets ...string) (*Plan, []Change, error) {
-	m, err := ReadManifest(dir)
+	m, err := deployment.ReadManifest(dir)
 	if err != nil {
 		return nil, nil, err
 	}
 	if m == nil {
-		return nil, nil, fmt.Errorf("%s: %w (no %s)", dir, ErrNotRendered, ManifestName)
+		return nil, nil, fmt.Errorf("%s: %w (no %s)", dir, deployment.ErrNotRendered, deployment.ManifestName)
 	}
 	raw, err := yaml.Marshal(m.Settings)
 	if err != nil {
 		return nil, nil, err
 	}
-	recorded, err := settings.ParseLayer(filepath.Join(dir, ManifestName), raw)
+	recorded, err := settings.ParseLayer(filepath.Join(dir, deployment.ManifestName), raw)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // ErrValidation marks rendered output that failed its own checks; nothing
@@ -41,8 +42,8 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 		return fmt.Errorf("%w: %v", ErrValidation, err)
 	}
 	for name, want := range map[string]string{
-		envNames.MySQLPassword: d.Secrets.MySQL, envNames.ClickHousePassword: d.Secrets.ClickHouse,
-		envNames.GrafanaPass: d.Secrets.Grafana, envNames.NodeIP: d.T.NodeIP,
+		topology.Vars.MySQLPassword: d.Secrets.MySQL, topology.Vars.ClickHousePassword: d.Secrets.ClickHouse,
+		topology.Vars.GrafanaPass: d.Secrets.Grafana, topology.Vars.NodeIP: d.T.NodeIP,
 	} {
 		if env[name] != want {
 			fail(layout.Env, "%s does not read back as the value written", name)
@@ -52,7 +53,7 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 	if dir == "" {
 		dir = "."
 	}
-	proj, err := layout.LoadCompose(ctx, dir, layout.Compose, get(layout.Compose), env, env[envNames.ProjectName])
+	proj, err := layout.LoadCompose(ctx, dir, layout.Compose, get(layout.Compose), env, env[topology.Vars.ProjectName])
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrValidation, err)
 	}
@@ -94,41 +95,31 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 		}
 	}
 	itoa := strconv.Itoa
-	w := d.W
-	for _, prefix := range []string{"controller.clickhouse", "ingester.ckdb", "querier.clickhouse"} {
-		expectYAML(layout.ServerYAML, prefix+".host", w.ServerToClickHouse.Host)
-		expectYAML(layout.ServerYAML, prefix+".port", itoa(w.ServerToClickHouse.Port))
+	// Every consumer row of a YAML file names the endpoint its row resolves to.
+	for _, file := range []string{layout.ServerYAML, layout.AppYAML, layout.AgentYAML, layout.GroupConfig} {
+		if yamls[file] == nil {
+			if file != layout.GroupConfig { // optional per version and settings
+				get(file)
+			}
+			continue
+		}
+		for _, c := range topology.ConsumersOf(file, d.GroupConfigFormat.String()) {
+			want := d.W[c.ID]
+			expectYAML(file, c.Host, want.Host)
+			expectYAML(file, c.Port, itoa(want.Port))
+		}
+		for _, b := range topology.BindsOf(file) {
+			expectYAML(file, b.Key, itoa(d.Listen[string(b.To)].Port))
+		}
 	}
-	expectYAML(layout.ServerYAML, "controller.mysql.host", w.ServerToMySQL.Host)
-	expectYAML(layout.ServerYAML, "controller.mysql.port", itoa(w.ServerToMySQL.Port))
 	expectYAML(layout.ServerYAML, "controller.mysql.user-password", d.Secrets.MySQL)
 	expectYAML(layout.ServerYAML, "controller.clickhouse.user-password", d.Secrets.ClickHouse)
 	expectYAML(layout.ServerYAML, "ingester.ckdb-auth.password", d.Secrets.ClickHouse)
 	expectYAML(layout.ServerYAML, "querier.clickhouse.user-password", d.Secrets.ClickHouse)
-	expectYAML(layout.ServerYAML, "querier.deepflow-app.host", w.ServerToApp.Host)
-	expectYAML(layout.ServerYAML, "querier.deepflow-app.port", itoa(w.ServerToApp.Port))
-	expectYAML(layout.ServerYAML, "controller.listen-port", itoa(d.Listen.Controller.Port))
-	expectYAML(layout.ServerYAML, "controller.grpc-port", itoa(d.Listen.GRPC.Port))
-	expectYAML(layout.ServerYAML, "querier.listen-port", itoa(d.Listen.Querier.Port))
-	expectYAML(layout.AppYAML, "app.listen-port", itoa(d.Listen.App.Port))
-	expectYAML(layout.AppYAML, "app.controller.host", w.AppToController.Host)
-	expectYAML(layout.AppYAML, "app.controller.port", itoa(w.AppToController.Port))
-	expectYAML(layout.AppYAML, "app.querier.host", w.AppToQuerier.Host)
-	expectYAML(layout.AppYAML, "app.querier.port", itoa(w.AppToQuerier.Port))
-	expectYAML(layout.AgentYAML, "controller-ips", w.AgentController.Host)
-	expectYAML(layout.AgentYAML, "controller-port", itoa(w.AgentController.Port))
-	for _, name := range []string{layout.ServerYAML, layout.AppYAML, layout.AgentYAML} {
-		get(name)
-	}
 	if f := p.File(layout.GroupConfig); f != nil {
 		if err := agentcfg.Validate(d.GroupConfigFormat, f.Data); err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrValidation, layout.GroupConfig, err)
 		}
-		keys := groupConfigKeys[d.GroupConfigFormat]
-		expectYAML(layout.GroupConfig, keys[0], w.AgentIngester.Host)
-		expectYAML(layout.GroupConfig, keys[1], itoa(w.AgentIngester.Port))
-		expectYAML(layout.GroupConfig, keys[2], w.AgentController.Host)
-		expectYAML(layout.GroupConfig, keys[3], itoa(w.AgentController.Port))
 	}
 	if d.LocalIPRanges != nil {
 		expectYAML(layout.ServerYAML, "controller.genesis.local_ip_ranges", strings.Join(d.LocalIPRanges, ","))
@@ -144,17 +135,22 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrValidation, err)
 		}
-		expect := func(section, key, want string) {
+		expect := func(dotted, want string) {
+			section, key, _ := strings.Cut(dotted, ".")
 			if got := f.Section(section).Key(key).String(); got != want {
 				fail(name, "[%s] %s is %q, want %q", section, key, got, want)
 			}
 		}
-		if name == layout.MyCnf {
-			expect("mysqld", "port", itoa(d.Listen.MySQL.Port))
-			expect("mysqld", "bind-address", d.Listen.MySQL.Bind)
-		} else {
-			expect("database", "host", w.GrafanaToMySQL.String())
-			expect("server", "http_port", itoa(d.Listen.Grafana.Port))
+		for _, b := range topology.BindsOf(name) {
+			l := d.Listen[string(b.To)]
+			if b.Addr {
+				expect(b.Key, l.Bind)
+			} else {
+				expect(b.Key, itoa(l.Port))
+			}
+		}
+		for _, c := range topology.ConsumersOf(name, "") {
+			expect(c.Host, d.W[c.ID].String())
 		}
 	}
 
@@ -169,14 +165,22 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 				fail(name, "<%s> is not %q", p, want)
 			}
 		}
-		if name == layout.ClickHouseConf {
-			expect("tcp_port", itoa(d.Listen.ClickHouseTCP.Port))
-			expect("http_port", itoa(d.Listen.ClickHouseHTTP.Port))
-			expect("interserver_http_port", itoa(d.Listen.ClickHouseInterserver.Port))
-			expect("listen_host", d.Listen.ClickHouseTCP.Bind)
-			expect("remote_servers/df_cluster/shard/replica/port", itoa(w.ClickHouseSelf.Port))
-		} else if e := root.Find("users/default/password"); e == nil || e.Attr["from_env"] != envNames.ClickHousePassword {
-			fail(name, "the default user's password must come from_env %s", envNames.ClickHousePassword)
+		for _, b := range topology.BindsOf(name) {
+			l := d.Listen[string(b.To)]
+			if b.Addr {
+				expect(b.Key, l.Bind)
+			} else {
+				expect(b.Key, itoa(l.Port))
+			}
+		}
+		for _, c := range topology.ConsumersOf(name, "") {
+			expect(c.Host, d.W[c.ID].Host)
+			expect(c.Port, itoa(d.W[c.ID].Port))
+		}
+		if name == layout.ClickHouseUser {
+			if e := root.Find("users/default/password"); e == nil || e.Attr["from_env"] != topology.Vars.ClickHousePassword {
+				fail(name, "the default user's password must come from_env %s", topology.Vars.ClickHousePassword)
+			}
 		}
 	}
 
@@ -185,14 +189,6 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 		return fmt.Errorf("%w:\n  %s", ErrValidation, strings.Join(problems, "\n  "))
 	}
 	return nil
-}
-
-// groupConfigKeys name the ingester IP and port and the controller IP and
-// port in each group-config format.
-var groupConfigKeys = map[agentcfg.Format][4]string{
-	agentcfg.Sectioned: {"global.communication.ingester_ip", "global.communication.ingester_port",
-		"global.communication.proxy_controller_ip", "global.communication.proxy_controller_port"},
-	agentcfg.Legacy: {"analyzer_ip", "analyzer_port", "proxy_controller_ip", "proxy_controller_port"},
 }
 
 // checkCompose checks what compose-go loaded against the topology, including
@@ -214,13 +210,20 @@ func checkCompose(proj *types.Project, d *Data, fail func(file, format string, a
 			}
 			continue
 		}
-		want := publish(*c)
+		want := c.Publish()
 		var got []string
 		for _, p := range svc.Ports {
 			got = append(got, p.Published+":"+strconv.Itoa(int(p.Target)))
 		}
 		if strings.Join(got, ",") != strings.Join(want, ",") {
 			fail(f, "services.%s.ports are %v, want %v", c.Service, got, want)
+		}
+	}
+	for _, c := range topology.ConsumersOf(f, "") {
+		svc := d.T.Component(c.In).Service
+		v := proj.Services[svc].Environment[c.Host]
+		if want := d.W[c.ID].Written(c.Form); v == nil || *v != want {
+			fail(f, "services.%s.environment.%s is not %q", svc, c.Host, want)
 		}
 	}
 	g := proj.Services[d.T.Grafana.Service]
@@ -230,10 +233,6 @@ func checkCompose(proj *types.Project, d *Data, fail func(file, format string, a
 			fail(f, "services.%s.environment.%s is not %q", d.T.Grafana.Service, key, want)
 		}
 	}
-	expectEnv("DEEPFLOW_REQUEST_URL", d.W.GrafanaToQuerier.URL())
-	expectEnv("DEEPFLOW_TRACEURL", d.W.GrafanaToApp.URL())
-	expectEnv("MYSQL_URL", d.W.GrafanaToMySQL.String())
-	expectEnv("CLICKHOUSE_SERVER", d.W.GrafanaToClickHouse.Host)
 	expectEnv("MYSQL_PASSWORD", d.Secrets.MySQL)
 	expectEnv("CLICKHOUSE_PASSWORD", d.Secrets.ClickHouse)
 	expectEnv("GF_SECURITY_ADMIN_PASSWORD", d.Secrets.Grafana)

@@ -16,6 +16,7 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/templates"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // stackLiterals are the names and ports a template must never spell out:
@@ -42,10 +43,10 @@ func stackLiterals(t *testing.T) map[string]bool {
 			}
 		}
 	}
-	lit[strconv.Itoa(CtlDefaultAPIPort)] = true
-	lit[strconv.Itoa(ntpPort)] = true
-	lit[defaultNTPHost] = true
-	lit[loopback] = true
+	lit[strconv.Itoa(topology.CtlDefaultAPIPort)] = true
+	lit[strconv.Itoa(topology.NTPPort)] = true
+	lit[topology.DefaultNTPHost] = true
+	lit[topology.Loopback] = true
 	return lit
 }
 

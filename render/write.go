@@ -15,29 +15,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"golang.org/x/sys/unix"
 )
 
 // swapHook lets a test kill the process at a chosen moment of Write.
 var swapHook = func(stage string) {}
-
-// ManifestName is the file that records what a render wrote.
-const ManifestName = ".deepflow-compose.json"
-
-// Manifest records a render's inputs and the checksum of every file, so a
-// later render can tell our files from hand edits.
-type Manifest struct {
-	Tool     string                  `json:"tool"`
-	Profile  string                  `json:"profile"`
-	Settings settings.Settings       `json:"settings"` // passwords blanked: they live in .env
-	Files    map[string]ManifestFile `json:"files"`
-}
-
-type ManifestFile struct {
-	SHA256 string `json:"sha256"`
-	Mode   string `json:"mode"`
-}
 
 func sum(b []byte) string {
 	h := sha256.Sum256(b)
@@ -47,29 +30,12 @@ func sum(b []byte) string {
 func (p *Plan) manifest() ([]byte, error) {
 	s := *p.Settings
 	s.MySQL.Password, s.ClickHouse.Password, s.Grafana.AdminPassword = "", "", ""
-	m := Manifest{Tool: "deepflow-compose", Profile: p.Profile.Name, Settings: s, Files: map[string]ManifestFile{}}
+	m := deployment.Manifest{Tool: "deepflow-compose", Profile: p.Profile.Name, Settings: s, Files: map[string]deployment.ManifestFile{}}
 	for _, f := range p.Files {
-		m.Files[f.Path] = ManifestFile{SHA256: sum(f.Data), Mode: fmt.Sprintf("%04o", f.Mode.Perm())}
+		m.Files[f.Path] = deployment.ManifestFile{SHA256: sum(f.Data), Mode: fmt.Sprintf("%04o", f.Mode.Perm())}
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	return append(b, '\n'), err
-}
-
-// ReadManifest reads the manifest of an earlier render in dir; it returns
-// nil and no error when there is none.
-func ReadManifest(dir string) (*Manifest, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ManifestName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var m Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", ManifestName, err)
-	}
-	return &m, nil
 }
 
 // ChangeKind says what a render would do to one file.
@@ -95,11 +61,11 @@ type Change struct {
 
 // Changes compares the plan with what is in the output directory.
 func (p *Plan) Changes() ([]Change, error) {
-	m, err := ReadManifest(p.OutDir)
+	m, err := deployment.ReadManifest(p.OutDir)
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]ManifestFile{}
+	known := map[string]deployment.ManifestFile{}
 	if m != nil {
 		known = m.Files
 	}
@@ -148,7 +114,7 @@ func (p *Plan) Changes() ([]Change, error) {
 	return out, nil
 }
 
-func conflict(known map[string]ManifestFile, path string, old []byte) string {
+func conflict(known map[string]deployment.ManifestFile, path string, old []byte) string {
 	mf, ok := known[path]
 	if !ok {
 		return "not written by deepflow-compose"
@@ -222,7 +188,7 @@ func (p *Plan) Write(force bool) ([]Change, error) {
 	for _, c := range changes {
 		ours[c.Path] = true
 	}
-	ours[ManifestName] = true
+	ours[deployment.ManifestName] = true
 	if exists {
 		if err := carryOver(target, tmp, ours); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrWrite, err)
@@ -232,7 +198,7 @@ func (p *Plan) Write(force bool) ([]Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	files := append([]File{{Path: ManifestName, Data: manifest, Mode: 0o644}}, p.Files...)
+	files := append([]File{{Path: deployment.ManifestName, Data: manifest, Mode: 0o644}}, p.Files...)
 	for _, f := range files {
 		dst := filepath.Join(tmp, filepath.FromSlash(f.Path))
 		if err := writeFile(dst, f.Data, f.Mode); err != nil {

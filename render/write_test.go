@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 func write(t *testing.T, in settings.Inputs, out string, force bool) []Change {
@@ -49,7 +51,7 @@ func TestRerenderKeepsSecretsAndMtimes(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "deepflow")
 	write(t, settings.Inputs{}, out, false)
 	first := readEnv(t, out)
-	for _, k := range []string{envNames.MySQLPassword, envNames.ClickHousePassword, envNames.GrafanaPass} {
+	for _, k := range []string{topology.Vars.MySQLPassword, topology.Vars.ClickHousePassword, topology.Vars.GrafanaPass} {
 		if len(first[k]) != 24 {
 			t.Errorf("%s = %q, want a generated 24-character secret", k, first[k])
 		}
@@ -78,10 +80,10 @@ func TestRerenderKeepsSecretsAndMtimes(t *testing.T) {
 	// An explicit password replaces the kept one, in every place, taken
 	// as the exact text even when it looks like YAML.
 	write(t, settings.Inputs{Sets: []string{"mysql.password=[n3w$ecret"}}, out, false)
-	if got := readEnv(t, out)[envNames.MySQLPassword]; got != "[n3w$ecret" {
+	if got := readEnv(t, out)[topology.Vars.MySQLPassword]; got != "[n3w$ecret" {
 		t.Errorf("MYSQL_ROOT_PASSWORD = %q after --set", got)
 	}
-	if got := readEnv(t, out)[envNames.ClickHousePassword]; got != first[envNames.ClickHousePassword] {
+	if got := readEnv(t, out)[topology.Vars.ClickHousePassword]; got != first[topology.Vars.ClickHousePassword] {
 		t.Errorf("ClickHouse password changed when only MySQL's was set")
 	}
 }
@@ -206,7 +208,7 @@ func TestKillLeavesOldOrNew(t *testing.T) {
 		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 			t.Fatalf("%s: the render process was not killed: %v", stage, err)
 		}
-		m, err := ReadManifest(out)
+		m, err := deployment.ReadManifest(out)
 		if err != nil || m == nil {
 			t.Fatalf("%s: no manifest after the kill: %v", stage, err)
 		}

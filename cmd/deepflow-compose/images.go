@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/deepflow-compose/deepflow-compose/catalog"
-	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
@@ -69,7 +69,7 @@ func runImages(w io.Writer, dir string, o imagesOptions) error {
 	var s *settings.Settings
 	var images catalog.Images
 	if dir != "" {
-		d, err := render.Load(dir)
+		d, err := deployment.Load(dir)
 		if err != nil {
 			return err
 		}

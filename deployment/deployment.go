@@ -1,14 +1,21 @@
-package render
+// Package deployment reads a rendered directory back: its manifest (the
+// settings and file checksums render recorded), its .env, and the topology,
+// release and images resolved again from those settings. It is what every
+// command that acts on a rendered directory starts from.
+package deployment
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // Deployment is a rendered directory read back: what up, status and the
@@ -17,7 +24,7 @@ type Deployment struct {
 	Dir         string
 	Profile     string
 	Settings    *settings.Settings
-	Topology    *Topology
+	Topology    *topology.Topology
 	Release     *catalog.Release
 	Images      catalog.Images
 	ProjectName string
@@ -45,8 +52,8 @@ func Load(dir string) (*Deployment, error) {
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", ManifestName, err)
 	}
-	t, err := NewTopology(&s)
-	if err != nil {
+	t := topology.Resolve(topology.SpecFor(&s))
+	if err := t.Validate(); err != nil {
 		return nil, err
 	}
 	r, err := catalog.Lookup(s.Version)
@@ -66,5 +73,40 @@ func Load(dir string) (*Deployment, error) {
 		return nil, err
 	}
 	return &Deployment{Dir: dir, Profile: m.Profile, Settings: &s, Topology: t, Release: r,
-		Images: images, ProjectName: env[envNames.ProjectName], Env: env}, nil
+		Images: images, ProjectName: env[topology.Vars.ProjectName], Env: env}, nil
+}
+
+// ManifestName is the file that records what a render wrote.
+const ManifestName = ".deepflow-compose.json"
+
+// Manifest records a render's inputs and the checksum of every file, so a
+// later render can tell our files from hand edits.
+type Manifest struct {
+	Tool     string                  `json:"tool"`
+	Profile  string                  `json:"profile"`
+	Settings settings.Settings       `json:"settings"` // passwords blanked: they live in .env
+	Files    map[string]ManifestFile `json:"files"`
+}
+
+// ManifestFile is one file render wrote.
+type ManifestFile struct {
+	SHA256 string `json:"sha256"`
+	Mode   string `json:"mode"`
+}
+
+// ReadManifest reads the manifest of an earlier render in dir; it returns
+// nil and no error when there is none.
+func ReadManifest(dir string) (*Manifest, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", ManifestName, err)
+	}
+	return &m, nil
 }
