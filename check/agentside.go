@@ -12,7 +12,7 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 	"github.com/deepflow-compose/deepflow-compose/deployment"
-	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // groupConfigRules validates the agent-group-config with agentcfg's
@@ -35,7 +35,7 @@ func (m *model) groupConfigRules() {
 	if legacyDoc {
 		format = agentcfg.Legacy
 	}
-	err := agentcfg.Validate(format, m.d.Data[layout.GroupConfig])
+	err := agentcfg.Validate(format, m.d.Data[topology.GroupConfig])
 	var errs agentcfg.Errors
 	if !errors.As(err, &errs) {
 		if err != nil {
@@ -68,7 +68,7 @@ func (m *model) processAgentRules() {
 	if d.ServerYAML == nil {
 		return
 	}
-	agents := d.Has(layout.AgentYAML) || d.Has(layout.AgentCompose) || d.Has(layout.ProcessAgentUnit) || d.Has(layout.ProcessAgentDomain)
+	agents := d.Has(topology.AgentYAML) || d.Has(topology.AgentCompose) || d.Has(topology.AgentUnit) || d.Has(topology.AgentDomain)
 	const key = "controller.trisolaris.trident-type-for-unkonw-vtap"
 	v, ok := d.ServerYAML.Get(key)
 	sev := Warning
@@ -78,7 +78,7 @@ func (m *model) processAgentRules() {
 	switch {
 	case !ok:
 		line := d.ServerYAML.KeyLine("controller.trisolaris")
-		m.add(sev, at(layout.ServerYAML, line), "", "trident-type", "add trident-type-for-unkonw-vtap: 3 under controller.trisolaris",
+		m.add(sev, at(topology.ServerYAML, line), "", "trident-type", "add trident-type-for-unkonw-vtap: 3 under controller.trisolaris",
 			"%s is not set, so agents on plain hosts (an agent_sync domain) are not accepted", key)
 	case strings.TrimSpace(v.Val) != "3":
 		m.add(sev, v, "", "trident-type", "set trident-type-for-unkonw-vtap: 3",
@@ -90,7 +90,7 @@ func (m *model) processAgentRules() {
 		return
 	}
 	ranges := d.ServerYAML.Strings("controller.genesis.local_ip_ranges")
-	loc := at(layout.ServerYAML, d.ServerYAML.KeyLine("controller.genesis.local_ip_ranges"))
+	loc := at(topology.ServerYAML, d.ServerYAML.KeyLine("controller.genesis.local_ip_ranges"))
 	var raw []string
 	for _, r := range ranges {
 		raw = append(raw, r.Val)
@@ -98,7 +98,7 @@ func (m *model) processAgentRules() {
 	explicit := len(raw) > 0
 	if !explicit {
 		raw = defaultLocalIPRanges
-		loc = at(layout.ServerYAML, d.ServerYAML.KeyLine("controller"))
+		loc = at(topology.ServerYAML, d.ServerYAML.KeyLine("controller"))
 	}
 	var spans []span
 	for _, r := range raw {

@@ -115,9 +115,9 @@ func (m *model) fileErrors() {
 			"%s cannot be read: %v", e.File, e.Err)
 	}
 	if d.Compose == nil {
-		if !d.Has(layout.Compose) {
-			m.errorf(at(layout.Compose, 0), "missing-file", "run the check on the directory that holds docker-compose.yaml",
-				"there is no %s here, so nothing says how the stack runs", layout.Compose)
+		if !d.Has(topology.Compose) {
+			m.errorf(at(topology.Compose, 0), "missing-file", "run the check on the directory that holds docker-compose.yaml",
+				"there is no %s here, so nothing says how the stack runs", topology.Compose)
 		}
 		return
 	}
@@ -180,7 +180,7 @@ func (m *model) inferNetwork() {
 }
 
 // agentRow is the consumer row of the agent's own file.
-func agentRow() topology.Consumer { return topology.ConsumersOf(layout.AgentYAML, "")[0] }
+func agentRow() topology.Consumer { return topology.ConsumersOf(topology.AgentYAML, "")[0] }
 
 func isIP(s string) bool {
 	a, err := netip.ParseAddr(s)
@@ -199,16 +199,16 @@ func isLoopback(host string) bool {
 // it, and falls back to the server's environment and the agent files.
 func (m *model) inferNodeIP() {
 	var cands []layout.Value
-	if v, ok := m.d.Env.Get("NODE_IP_FOR_DEEPFLOW"); ok {
+	if v, ok := m.d.Env.Get(topology.Vars.NodeIP); ok {
 		cands = append(cands, v)
 	}
 	if s := m.service(&m.topo.Server); s != nil {
-		if v, ok := s.Env["K8S_NODE_IP_FOR_DEEPFLOW"]; ok {
+		if v, ok := s.Env[topology.ServerNodeIPVar]; ok {
 			cands = append(cands, v)
 		}
 	}
 	cands = append(cands, m.d.AgentYAML.Strings(agentRow().Host)...)
-	for _, c := range topology.ConsumersOf(layout.GroupConfig, "*") {
+	for _, c := range topology.ConsumersOf(topology.GroupConfig, "*") {
 		if v, ok := m.d.GroupConfig.Get(c.Host); ok {
 			cands = append(cands, v)
 		}
@@ -227,20 +227,20 @@ func (m *model) inferNodeIP() {
 // node IP (at least two) agrees on another one: .env is then the file
 // that changed, and the others are judged against their common value.
 func (m *model) settleNodeIP() {
-	env, ok := m.d.Env.Get("NODE_IP_FOR_DEEPFLOW")
+	env, ok := m.d.Env.Get(topology.Vars.NodeIP)
 	if !ok || m.nodeIPFrom != env {
 		return
 	}
 	var others []layout.Value
 	others = append(others, m.d.AgentYAML.Strings(agentRow().Host)...)
-	for _, c := range topology.ConsumersOf(layout.GroupConfig, "*") {
+	for _, c := range topology.ConsumersOf(topology.GroupConfig, "*") {
 		if v, ok := m.d.GroupConfig.Get(c.Host); ok {
 			others = append(others, v)
 		}
 	}
 	if m.network == settings.Host {
 		for _, r := range m.wireRefs() {
-			if isIP(r.ep.host) && !isLoopback(r.ep.host) && !strings.Contains(r.ep.v.Raw, "NODE_IP_FOR_DEEPFLOW") {
+			if isIP(r.ep.host) && !isLoopback(r.ep.host) && !strings.Contains(r.ep.v.Raw, topology.Vars.NodeIP) {
 				others = append(others, layout.Value{File: r.ep.v.File, Line: r.ep.v.Line, Val: r.ep.host})
 			}
 		}
@@ -271,7 +271,7 @@ func (m *model) settleNodeIP() {
 var versionRE = regexp.MustCompile(`^v?(\d+)\.(\d+)`)
 
 func (m *model) inferVersion() {
-	if v, ok := m.d.Env.Get("DEEPFLOW_VERSION"); ok && versionRE.MatchString(v.Val) {
+	if v, ok := m.d.Env.Get(topology.Vars.Version); ok && versionRE.MatchString(v.Val) {
 		m.version = v.Val
 		return
 	}
@@ -396,7 +396,7 @@ type wireRef struct {
 // wiredFiles are the server stack's files whose consumer rows wiringRules
 // judges; the agent side's rows are agentRules', against the ports agents
 // see, and ClickHouse's replica is judged with its port.
-var wiredFiles = []string{layout.ServerYAML, layout.AppYAML, layout.GrafanaINI, layout.Compose}
+var wiredFiles = []string{topology.ServerYAML, topology.AppYAML, topology.GrafanaINI, topology.Compose}
 
 // wireRefs reads every consumer row of the wired files as the directory
 // writes it.
@@ -406,9 +406,9 @@ func (m *model) wireRefs() []wireRef {
 	for _, file := range wiredFiles {
 		for _, c := range topology.ConsumersOf(file, "") {
 			switch file {
-			case layout.ServerYAML, layout.AppYAML:
+			case topology.ServerYAML, topology.AppYAML:
 				f := d.ServerYAML
-				if file == layout.AppYAML {
+				if file == topology.AppYAML {
 					f = d.AppYAML
 				}
 				if h, ok := f.Get(c.Host); ok {
@@ -417,7 +417,7 @@ func (m *model) wireRefs() []wireRef {
 				if p, ok := f.Get(c.Port); ok {
 					refs = append(refs, wireRef{ep: endpoint{v: p, port: p.Val, hasPort: true, what: c.Port}, listener: c.To})
 				}
-			case layout.GrafanaINI:
+			case topology.GrafanaINI:
 				section, key, _ := strings.Cut(c.Host, ".")
 				v, ok := d.GrafanaINI.Get(section, key)
 				if !ok || !m.grafanaUsesMySQL() {
@@ -426,7 +426,7 @@ func (m *model) wireRefs() []wireRef {
 				v.Val = m.grafanaExpand(v)
 				h, p, hp := splitHostPort(v.Val)
 				refs = append(refs, wireRef{ep: endpoint{v: v, host: h, port: p, hasPort: hp, what: c.What}, listener: c.To})
-			case layout.Compose:
+			case topology.Compose:
 				in := m.topo.Component(c.In)
 				v, ok := envOf(m.service(in), c.Host)
 				if !ok {
@@ -505,7 +505,7 @@ func (m *model) buildTopology() {
 	}
 	claims := map[topology.Name]portClaim{}
 	for _, b := range topology.Binds {
-		if !b.Addr && b.File != layout.GrafanaINI {
+		if !b.Addr && b.File != topology.GrafanaINI {
 			claims[b.To] = m.claim(b)
 		}
 	}
@@ -519,7 +519,7 @@ func (m *model) buildTopology() {
 	ports[topology.SQL] = m.settle("MySQL", "MySQL", mysqlL, topology.Builtin(topology.SQL), consumersOf(topology.SQL))
 	chTCP := m.settle("ClickHouse's native TCP port", "ClickHouse", claims[topology.TCP], topology.Builtin(topology.TCP), consumersOf(topology.TCP))
 	ports[topology.TCP] = chTCP
-	for _, c := range topology.ConsumersOf(layout.ClickHouseConf, "") {
+	for _, c := range topology.ConsumersOf(topology.ClickHouseConf, "") {
 		if e := d.ClickHouseConf.Find(c.Port); e != nil {
 			v := d.ClickHouseConf.Value(e, c.Port)
 			if p, ok := atoi(v.Val); ok && p != chTCP {
@@ -589,23 +589,23 @@ func (m *model) buildTopology() {
 			continue
 		}
 		switch b.File {
-		case layout.ServerYAML:
+		case topology.ServerYAML:
 			m.src[b.To] = m.portSrc(d.ServerYAML, b.Key)
-		case layout.AppYAML:
+		case topology.AppYAML:
 			m.src[b.To] = m.portSrc(d.AppYAML, b.Key)
-		case layout.GrafanaINI:
+		case topology.GrafanaINI:
 			section, key, _ := strings.Cut(b.Key, ".")
 			gv, _ := d.GrafanaINI.Get(section, key)
 			if !gv.Present() {
-				gv = at(layout.GrafanaINI, 0)
+				gv = at(topology.GrafanaINI, 0)
 			}
 			m.src[b.To] = gv
 		default:
 			m.src[b.To] = claims[b.To].v
 		}
 	}
-	m.src[topology.Ingester] = at(layout.ServerYAML, 0)
-	m.src[topology.Profile] = at(layout.ServerYAML, 0)
+	m.src[topology.Ingester] = at(topology.ServerYAML, 0)
+	m.src[topology.Profile] = at(topology.ServerYAML, 0)
 
 	m.topo = topology.Resolve(topology.Spec{Network: m.network, NodeIP: m.nodeIP, Ports: ports,
 		Published:   map[topology.Name]int{topology.Web: m.grafanaHostPort},
@@ -621,18 +621,18 @@ func (m *model) claim(b topology.Bind) portClaim {
 	var ok bool
 	what := b.What
 	switch b.File {
-	case layout.MyCnf:
+	case topology.MyCnf:
 		section, key, _ := strings.Cut(b.Key, ".")
 		v, ok = d.MyCnf.Get(section, key)
-	case layout.ClickHouseConf:
+	case topology.ClickHouseConf:
 		e := d.ClickHouseConf.Find(b.Key)
 		if e == nil {
 			return portClaim{}
 		}
 		v, ok, what = d.ClickHouseConf.Value(e, b.Key), true, "<"+b.Key+"> in "+b.File
-	case layout.ServerYAML:
+	case topology.ServerYAML:
 		v, ok = d.ServerYAML.Get(b.Key)
-	case layout.AppYAML:
+	case topology.AppYAML:
 		v, ok = d.AppYAML.Get(b.Key)
 	}
 	if what == "" {
@@ -686,7 +686,7 @@ func (m *model) mysqlBind() layout.Value {
 	if v, ok := m.d.MyCnf.Get("mysqld", "bind-address"); ok {
 		return v
 	}
-	return layout.Value{File: layout.MyCnf, Line: m.d.MyCnf.SectionLine("mysqld"), Key: "[mysqld] bind-address", Val: "*"}
+	return layout.Value{File: topology.MyCnf, Line: m.d.MyCnf.SectionLine("mysqld"), Key: "[mysqld] bind-address", Val: "*"}
 }
 
 // clickhouseBinds are ClickHouse's listen_host entries. Without any, the
@@ -697,7 +697,7 @@ func (m *model) clickhouseBinds() []layout.Value {
 		out = append(out, m.d.ClickHouseConf.Value(e, "listen_host"))
 	}
 	if len(out) == 0 && m.d.ClickHouseConf != nil {
-		out = append(out, layout.Value{File: layout.ClickHouseConf, Line: m.d.ClickHouseConf.Root.Line, Key: "<listen_host>", Val: "0.0.0.0"})
+		out = append(out, layout.Value{File: topology.ClickHouseConf, Line: m.d.ClickHouseConf.Root.Line, Key: "<listen_host>", Val: "0.0.0.0"})
 	}
 	return out
 }

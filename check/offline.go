@@ -12,6 +12,7 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // offlineRules apply to a directory whose render manifest says offline:
@@ -234,7 +235,7 @@ func (o *offline) grafana() {
 		}
 		loc := v
 		if !ok {
-			loc = at(layout.GrafanaINI, f.SectionLine("analytics"))
+			loc = at(topology.GrafanaINI, f.SectionLine("analytics"))
 		}
 		o.m.warnf(loc, "offline", "set "+key+" = false under [analytics]",
 			"[analytics] %s is %s, so Grafana calls grafana.com, which an offline host cannot reach", key, onByDefault(v, ok))
@@ -253,7 +254,7 @@ var fetchURLRE = regexp.MustCompile(`https?://[^\s"'<>)]+`)
 // nextSteps: a command in NEXT-STEPS.md that fetches from outside fails on
 // an offline host; say so before someone is standing at it.
 func (o *offline) nextSteps() {
-	b, err := os.ReadFile(filepath.Join(o.m.d.Root, layout.NextSteps))
+	b, err := os.ReadFile(filepath.Join(o.m.d.Root, topology.NextSteps))
 	if err != nil {
 		return
 	}
@@ -263,7 +264,7 @@ func (o *offline) nextSteps() {
 			if err != nil || o.local(u.Hostname()) {
 				continue
 			}
-			o.m.warnf(at(layout.NextSteps, i+1), "offline", "fetch it on a connected host and copy it over with the bundle",
+			o.m.warnf(at(topology.NextSteps, i+1), "offline", "fetch it on a connected host and copy it over with the bundle",
 				"this step fetches from %s, which an offline host cannot reach", u.Hostname())
 		}
 	}

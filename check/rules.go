@@ -131,7 +131,7 @@ func (m *model) wiringRules() {
 		if strings.HasSuffix(r.ep.what, ".port") {
 			continue // ports were settled with the topology
 		}
-		if r.ep.v.File == layout.GrafanaINI {
+		if r.ep.v.File == topology.GrafanaINI {
 			var missing []string
 			for _, name := range grafanaRefs(r.ep.v.Raw) {
 				if _, ok := grafanaEnv[name]; !ok {
@@ -197,7 +197,7 @@ func (m *model) bindWhere(c *topology.Component) string {
 	if len(b) > 0 {
 		return fmt.Sprintf("%s:%d", b[0].File, b[0].Line)
 	}
-	return layout.ClickHouseConf
+	return topology.ClickHouseConf
 }
 
 // rewriteHost replaces the host in a value as written, keeping the rest
@@ -329,7 +329,7 @@ func (m *model) groupConfigIsLegacy() bool {
 
 // nodeIPRules: .env and the server's environment name one node IP.
 func (m *model) nodeIPRules() {
-	v, ok := m.d.Env.Get("NODE_IP_FOR_DEEPFLOW")
+	v, ok := m.d.Env.Get(topology.Vars.NodeIP)
 	if ok && !hasPlaceholder(v.Val) && !isIP(v.Val) {
 		m.errorf(v, "node-ip", "set NODE_IP_FOR_DEEPFLOW to this host's IP address, e.g. NODE_IP_FOR_DEEPFLOW=192.0.2.10",
 			"NODE_IP_FOR_DEEPFLOW is %q, which is not an IP address", v.Val)
@@ -338,15 +338,15 @@ func (m *model) nodeIPRules() {
 	if s == nil {
 		return
 	}
-	e, ok := s.Env["K8S_NODE_IP_FOR_DEEPFLOW"]
+	e, ok := s.Env[topology.ServerNodeIPVar]
 	switch {
 	case !ok:
 		m.errorf(at(m.d.Compose.File, s.Line), "node-ip", fmt.Sprintf("add K8S_NODE_IP_FOR_DEEPFLOW: ${NODE_IP_FOR_DEEPFLOW} to services.%s.environment", s.Name),
 			"services.%s does not set K8S_NODE_IP_FOR_DEEPFLOW, so deepflow-server does not know the node IP", s.Name)
-	case e.Val == "" && strings.Contains(e.Raw, "NODE_IP_FOR_DEEPFLOW"):
+	case e.Val == "" && strings.Contains(e.Raw, topology.Vars.NodeIP):
 		m.errorf(e, "node-ip", "set NODE_IP_FOR_DEEPFLOW in .env",
 			"K8S_NODE_IP_FOR_DEEPFLOW comes from NODE_IP_FOR_DEEPFLOW, which .env does not set")
-	case hasPlaceholder(e.Val) || m.nodeIP == "" || strings.Contains(e.Raw, "NODE_IP_FOR_DEEPFLOW"):
+	case hasPlaceholder(e.Val) || m.nodeIP == "" || strings.Contains(e.Raw, topology.Vars.NodeIP):
 		// It follows .env, which is judged on its own.
 	case e.Val != m.nodeIP:
 		m.errorf(e, "node-ip", fmt.Sprintf("set K8S_NODE_IP_FOR_DEEPFLOW: %s, or better ${NODE_IP_FOR_DEEPFLOW}", m.nodeIP),

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // secretClaim is one place that states a password. Values are compared,
@@ -92,25 +93,25 @@ func (m *model) mysqlSecrets() {
 	d := m.d
 	var truth *secretClaim
 	if s := m.service(&m.topo.MySQL); s != nil {
-		if v, ok := s.Env["MYSQL_ROOT_PASSWORD"]; ok && usable(v.Val) {
+		if v, ok := s.Env[topology.Vars.MySQLPassword]; ok && usable(v.Val) {
 			truth = &secretClaim{v: v, val: v.Val, what: truthName(v)}
 		}
 	}
 	var cs []secretClaim
-	for _, st := range sqlUsers(d.Data[layout.InitSQL]) {
+	for _, st := range sqlUsers(d.Data[topology.InitSQL]) {
 		if st.user == "root" && usable(st.password) {
-			cs = append(cs, secretClaim{v: layout.Value{File: layout.InitSQL, Line: st.line}, val: st.password,
-				what: fmt.Sprintf("the password of 'root'@'%s' in %s", st.host, layout.InitSQL)})
+			cs = append(cs, secretClaim{v: layout.Value{File: topology.InitSQL, Line: st.line}, val: st.password,
+				what: fmt.Sprintf("the password of 'root'@'%s' in %s", st.host, topology.InitSQL)})
 		}
 	}
 	if u, ok := d.ServerYAML.Get("controller.mysql.user-name"); !ok || u.Val == "root" {
 		if v, ok := d.ServerYAML.Get("controller.mysql.user-password"); ok && usable(v.Val) {
-			cs = append(cs, secretClaim{v: v, val: v.Val, what: "controller.mysql.user-password in " + layout.ServerYAML})
+			cs = append(cs, secretClaim{v: v, val: v.Val, what: "controller.mysql.user-password in " + topology.ServerYAML})
 		}
 	}
 	if u, ok := d.GrafanaINI.Get("database", "user"); (!ok || m.grafanaExpand(u) == "root") && m.grafanaUsesMySQL() {
 		if v, ok := d.GrafanaINI.Get("database", "password"); ok && m.grafanaResolvable(v, "[database] password") && usable(v.Val) {
-			cs = append(cs, secretClaim{v: v, val: m.grafanaExpand(v), what: "[database] password in " + layout.GrafanaINI})
+			cs = append(cs, secretClaim{v: v, val: m.grafanaExpand(v), what: "[database] password in " + topology.GrafanaINI})
 		}
 	}
 	if g := m.service(&m.topo.Grafana); g != nil {
@@ -180,7 +181,7 @@ func (m *model) xmlPassword(f *layout.XMLFile, p, what string) (secretClaim, boo
 func (m *model) clickhouseSecrets() {
 	d := m.d
 	var truth *secretClaim
-	if c, ok := m.xmlPassword(d.ClickHouseUsers, "users/default", "the default user's password in "+layout.ClickHouseUser); ok {
+	if c, ok := m.xmlPassword(d.ClickHouseUsers, "users/default", "the default user's password in "+topology.ClickHouseUser); ok {
 		truth = &c
 	}
 	var cs []secretClaim
@@ -193,13 +194,13 @@ func (m *model) clickhouseSecrets() {
 			continue
 		}
 		if v, ok := d.ServerYAML.Get(k.pass); ok && usable(v.Val) {
-			cs = append(cs, secretClaim{v: v, val: v.Val, what: k.pass + " in " + layout.ServerYAML})
+			cs = append(cs, secretClaim{v: v, val: v.Val, what: k.pass + " in " + topology.ServerYAML})
 		}
 	}
 	const replica = "remote_servers/df_cluster/shard/replica"
 	if e := d.ClickHouseConf.Find(replica); e != nil {
 		if u := d.ClickHouseConf.Find(replica + "/user"); u == nil || u.Text == "default" {
-			if c, ok := m.xmlPassword(d.ClickHouseConf, replica, "the df_cluster replica's password in "+layout.ClickHouseConf); ok {
+			if c, ok := m.xmlPassword(d.ClickHouseConf, replica, "the df_cluster replica's password in "+topology.ClickHouseConf); ok {
 				cs = append(cs, c)
 			}
 		}

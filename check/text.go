@@ -8,6 +8,7 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 var (
@@ -23,7 +24,7 @@ func hasPlaceholder(s string) bool {
 // expands lists the files whose consumer expands ${VAR}: compose
 // interpolates its own file, Grafana its ini. Anywhere else ${VAR} is read
 // literally.
-var expands = map[string]bool{layout.Compose: true, layout.Env: true, layout.GrafanaINI: true, layout.AgentCompose: true}
+var expands = map[string]bool{topology.Compose: true, topology.Env: true, topology.GrafanaINI: true, topology.AgentCompose: true}
 
 // placeholderRules finds template markers and FIX_ME_ values that were
 // never filled in, and ${VAR} where nothing expands it. Comments are
@@ -38,7 +39,7 @@ func (m *model) placeholderRules() {
 			v := layout.Value{File: name, Line: i + 1}
 			for _, mk := range templateMarkerRE.FindAllString(line, -1) {
 				fix := "replace it with the value it stands for"
-				if name == layout.InitSQL {
+				if name == topology.InitSQL {
 					fix = "delete the statement (the MySQL entrypoint already creates root from MYSQL_ROOT_PASSWORD) or write the root password there"
 				}
 				m.errorf(v, "placeholder", fix, "template marker %s was never filled in; the service reads it literally", mk)

@@ -64,7 +64,7 @@ func Load(dir string) (*Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(filepath.Join(dir, layout.Env))
+	data, err := os.ReadFile(filepath.Join(dir, topology.Env))
 	if err != nil {
 		return nil, err
 	}

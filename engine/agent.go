@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // agentNeedsPrivileged: the directory runs the agent as a container with
@@ -17,7 +17,7 @@ func agentNeedsPrivileged(s *Stack, engineVersion string) bool {
 	if s.AgentPrivileged || engineVersion == "" || compareVersions(engineVersion, agentCapsVersion) >= 0 {
 		return false
 	}
-	_, err := os.Stat(filepath.Join(s.Dir, layout.AgentCompose))
+	_, err := os.Stat(filepath.Join(s.Dir, topology.AgentCompose))
 	return err == nil
 }
 
@@ -36,5 +36,5 @@ func privilegeAgent(ctx context.Context, out, warn io.Writer, s *Stack, engineVe
 	}
 	s.AgentPrivileged = true
 	fmt.Fprintf(out, "Docker %s is older than %s: rendered %s again with --set %s, so the agent container runs privileged\n",
-		engineVersion, agentCapsVersion, filepath.Join(s.Dir, layout.AgentCompose), set)
+		engineVersion, agentCapsVersion, filepath.Join(s.Dir, topology.AgentCompose), set)
 }

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/render"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 func TestCompareVersions(t *testing.T) {
@@ -129,7 +129,7 @@ func TestPrivilegeAgent(t *testing.T) {
 		t.Errorf("a new engine changed something: %q %q", out.String(), warn.String())
 	}
 	privilegeAgent(context.Background(), &out, &warn, s, "19.03.15")
-	data, _ := os.ReadFile(filepath.Join(dir, layout.AgentCompose))
+	data, _ := os.ReadFile(filepath.Join(dir, topology.AgentCompose))
 	if !s.AgentPrivileged || !strings.Contains(string(data), "privileged: true") || strings.Contains(string(data), "cap_add") {
 		t.Errorf("old engine: agent compose file not privileged:\n%s\n%s%s", data, out.String(), warn.String())
 	}

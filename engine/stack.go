@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 
 	"github.com/deepflow-compose/deepflow-compose/deployment"
-	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
@@ -46,14 +45,14 @@ func Load(dir string) (*Stack, error) {
 // FromDeployment adapts a loaded render.
 func FromDeployment(d *deployment.Deployment) (*Stack, error) {
 	if d.ProjectName == "" {
-		return nil, fmt.Errorf("%s: %s names no compose project", d.Dir, layout.Env)
+		return nil, fmt.Errorf("%s: %s names no compose project", d.Dir, topology.Env)
 	}
 	s := d.Settings
 	return &Stack{
 		Dir:                d.Dir,
 		Project:            d.ProjectName,
-		ComposeFile:        filepath.Join(d.Dir, layout.Compose),
-		EnvFile:            filepath.Join(d.Dir, layout.Env),
+		ComposeFile:        filepath.Join(d.Dir, topology.Compose),
+		EnvFile:            filepath.Join(d.Dir, topology.Env),
 		Version:            d.Release.DeepFlow,
 		Network:            s.Network,
 		NodeIP:             s.NodeIP,

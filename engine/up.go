@@ -10,11 +10,10 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 	"github.com/docker/compose/v5/pkg/api"
 	"github.com/docker/compose/v5/pkg/compose"
 	"github.com/moby/moby/client"
-
-	"github.com/deepflow-compose/deepflow-compose/layout"
 )
 
 // UpOptions tune Up.
@@ -63,7 +62,7 @@ func (e *Engine) Up(ctx context.Context, s *Stack, o UpOptions) (*UpResult, erro
 		return res, err
 	}
 	if current {
-		fmt.Fprintf(e.out, "Nothing to change: all %d containers of project %s are up to date with %s\n", n, s.Project, layout.Compose)
+		fmt.Fprintf(e.out, "Nothing to change: all %d containers of project %s are up to date with %s\n", n, s.Project, topology.Compose)
 	} else {
 		if err := e.composeUp(ctx, s, p, res); err != nil {
 			return res, err

@@ -16,20 +16,15 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 	"gopkg.in/ini.v1"
 	"gopkg.in/yaml.v3"
 )
 
-// Files the process-agent layout adds beside the agent's own file.
-const (
-	ProcessAgentUnit   = "agent/deepflow-agent.service"
-	ProcessAgentDomain = "agent/domain-agent-sync.yaml"
-)
-
 // Files lists every file of the layout Read looks at, in a stable order.
 var Files = []string{
-	Env, Compose, MyCnf, InitSQL, ClickHouseConf, ClickHouseUser, ServerYAML, AppYAML, GrafanaINI,
-	AgentYAML, GroupConfig, AgentCompose, ProcessAgentUnit, ProcessAgentDomain,
+	topology.Env, topology.Compose, topology.MyCnf, topology.InitSQL, topology.ClickHouseConf, topology.ClickHouseUser, topology.ServerYAML, topology.AppYAML, topology.GrafanaINI,
+	topology.AgentYAML, topology.GroupConfig, topology.AgentCompose, topology.AgentUnit, topology.AgentDomain,
 }
 
 // ErrUnreadable marks a directory that cannot be read at all.
@@ -103,15 +98,15 @@ func Read(ctx context.Context, dir string) (*Dir, error) {
 	fail := func(name string, err error) { d.Errors = append(d.Errors, FileError{File: name, Err: err}) }
 
 	env := map[string]string{}
-	if b, ok := d.Data[Env]; ok {
+	if b, ok := d.Data[topology.Env]; ok {
 		if vars, err := ReadEnv(b); err != nil {
-			fail(Env, err)
+			fail(topology.Env, err)
 		} else {
 			env = vars
-			d.Env = &EnvFile{File: Env, Vars: vars, data: b}
+			d.Env = &EnvFile{File: topology.Env, Vars: vars, data: b}
 		}
 	}
-	for _, name := range []string{ServerYAML, AppYAML, AgentYAML, GroupConfig} {
+	for _, name := range []string{topology.ServerYAML, topology.AppYAML, topology.AgentYAML, topology.GroupConfig} {
 		b, ok := d.Data[name]
 		if !ok {
 			continue
@@ -123,17 +118,17 @@ func Read(ctx context.Context, dir string) (*Dir, error) {
 		}
 		f := &YAMLFile{File: name, Root: n}
 		switch name {
-		case ServerYAML:
+		case topology.ServerYAML:
 			d.ServerYAML = f
-		case AppYAML:
+		case topology.AppYAML:
 			d.AppYAML = f
-		case AgentYAML:
+		case topology.AgentYAML:
 			d.AgentYAML = f
-		case GroupConfig:
+		case topology.GroupConfig:
 			d.GroupConfig = f
 		}
 	}
-	for _, name := range []string{MyCnf, GrafanaINI} {
+	for _, name := range []string{topology.MyCnf, topology.GrafanaINI} {
 		b, ok := d.Data[name]
 		if !ok {
 			continue
@@ -143,13 +138,13 @@ func Read(ctx context.Context, dir string) (*Dir, error) {
 			fail(name, err)
 			continue
 		}
-		if name == MyCnf {
+		if name == topology.MyCnf {
 			d.MyCnf = &INIFile{File: name, F: f, data: b}
 		} else {
 			d.GrafanaINI = &INIFile{File: name, F: f, data: b}
 		}
 	}
-	for _, name := range []string{ClickHouseConf, ClickHouseUser} {
+	for _, name := range []string{topology.ClickHouseConf, topology.ClickHouseUser} {
 		b, ok := d.Data[name]
 		if !ok {
 			continue
@@ -159,25 +154,25 @@ func Read(ctx context.Context, dir string) (*Dir, error) {
 			fail(name, err)
 			continue
 		}
-		if name == ClickHouseConf {
+		if name == topology.ClickHouseConf {
 			d.ClickHouseConf = &XMLFile{File: name, Root: root}
 		} else {
 			d.ClickHouseUsers = &XMLFile{File: name, Root: root}
 		}
 	}
-	project := env["COMPOSE_PROJECT_NAME"]
+	project := env[topology.Vars.ProjectName]
 	if project == "" {
 		project = loader.NormalizeProjectName(filepath.Base(dir))
 	}
 	if project == "" {
 		project = "deepflow"
 	}
-	if b, ok := d.Data[Compose]; ok {
-		d.Compose = readCompose(ctx, dir, Compose, b, env, project)
+	if b, ok := d.Data[topology.Compose]; ok {
+		d.Compose = readCompose(ctx, dir, topology.Compose, b, env, project)
 	}
-	if b, ok := d.Data[AgentCompose]; ok {
+	if b, ok := d.Data[topology.AgentCompose]; ok {
 		// The agent's compose file is copied to another host without .env.
-		d.AgentCompose = readCompose(ctx, dir, AgentCompose, b, map[string]string{}, "deepflow-agent")
+		d.AgentCompose = readCompose(ctx, dir, topology.AgentCompose, b, map[string]string{}, "deepflow-agent")
 	}
 	return d, nil
 }

@@ -17,30 +17,9 @@ import (
 	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 	"gopkg.in/ini.v1"
 	"gopkg.in/yaml.v3"
-)
-
-// The files of the layout, relative to the directory.
-const (
-	Compose        = "docker-compose.yaml"
-	Env            = ".env"
-	MyCnf          = "common/config/mysql/my.cnf"
-	InitSQL        = "common/config/mysql/init.sql"
-	ClickHouseConf = "common/config/clickhouse/config.xml"
-	ClickHouseUser = "common/config/clickhouse/users.xml"
-	ServerYAML     = "common/config/deepflow-server/server.yaml"
-	AppYAML        = "common/config/deepflow-app/app.yaml"
-	GrafanaINI     = "common/config/grafana/grafana.ini"
-	AgentYAML      = "agent/deepflow-agent.yaml"
-	GroupConfig    = "agent/agent-group-config.yaml"
-	AgentCompose   = "agent/docker-compose.yaml"
-	// Agent files of process agents and Kubernetes process mode.
-	AgentUnit             = "agent/deepflow-agent.service"
-	AgentDomain           = "agent/domain-agent-sync.yaml"
-	AgentWatcherValues    = "agent/values-watcher.yaml"
-	AgentClusterRoleRules = "agent/clusterrole-rules.yaml"
-	NextSteps             = "NEXT-STEPS.md"
 )
 
 // ErrParse marks a file its format's parser rejected.
@@ -54,7 +33,7 @@ func parseErr(file string, err error) error {
 func ReadEnv(data []byte) (map[string]string, error) {
 	env, err := dotenv.ParseWithLookup(bytes.NewReader(data), func(string) (string, bool) { return "", false })
 	if err != nil {
-		return nil, parseErr(Env, err)
+		return nil, parseErr(topology.Env, err)
 	}
 	return env, nil
 }

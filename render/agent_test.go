@@ -9,6 +9,7 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // TestEveryRecipeEveryVersion renders the full recipe set for every
@@ -18,7 +19,7 @@ func TestEveryRecipeEveryVersion(t *testing.T) {
 	for _, v := range catalog.Versions() {
 		for _, profile := range []string{"bridge", "host-network", "process-agent"} {
 			p := prepare(t, settings.Inputs{Profile: profile, Version: v, ValuesFiles: []string{"testdata/values/recipes.yaml"}}, "x")
-			f := p.File(layout.GroupConfig)
+			f := p.File(topology.GroupConfig)
 			if f == nil {
 				t.Fatalf("%s %s: no group config although agent.groupID is set", v, profile)
 			}
@@ -31,7 +32,7 @@ func TestEveryRecipeEveryVersion(t *testing.T) {
 			if !strings.Contains(string(f.Data), "proxy_controller_port: "+wantPort) {
 				t.Errorf("%s %s: group config does not carry controller port %s", v, profile, wantPort)
 			}
-			if p.File(layout.AgentClusterRoleRules) == nil {
+			if p.File(topology.AgentClusterRoleRules) == nil {
 				t.Errorf("%s %s: Kubernetes resources set but no clusterrole-rules.yaml", v, profile)
 			}
 		}
@@ -40,13 +41,13 @@ func TestEveryRecipeEveryVersion(t *testing.T) {
 
 func TestLegacyWithoutGroupIDWritesNoPlaceholder(t *testing.T) {
 	p := prepare(t, settings.Inputs{Profile: "process-agent", Version: "v6.5"}, "x")
-	if p.File(layout.GroupConfig) != nil {
+	if p.File(topology.GroupConfig) != nil {
 		t.Error("a v6.5 group config was written without agent.groupID")
 	}
 	if len(p.Notices) != 1 || !strings.Contains(p.Notices[0], "--set agent.groupID=") {
 		t.Errorf("notices %q do not tell the user to render again with the group ID", p.Notices)
 	}
-	next := string(p.File(layout.NextSteps).Data)
+	next := string(p.File(topology.NextSteps).Data)
 	if !strings.Contains(next, "Render again with `--set agent.groupID=…`") {
 		t.Error("NEXT-STEPS.md does not say to render again with the group ID")
 	}
@@ -54,7 +55,7 @@ func TestLegacyWithoutGroupIDWritesNoPlaceholder(t *testing.T) {
 
 func TestProcessAgentServerSide(t *testing.T) {
 	p := prepare(t, settings.Inputs{Profile: "process-agent", Sets: []string{"agent.subnets=[100.42.32.0/24, 10.9.0.1-10.9.0.9]", "agent.groupID=g-TE8la86jlZ"}}, "x")
-	server, err := layout.YAML(layout.ServerYAML, p.File(layout.ServerYAML).Data)
+	server, err := layout.YAML(topology.ServerYAML, p.File(topology.ServerYAML).Data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,26 +70,26 @@ func TestProcessAgentServerSide(t *testing.T) {
 	if n := layout.Get(server, "controller.trisolaris.trident-type-for-unkonw-vtap"); n == nil || n.Value != "3" {
 		t.Error("trident-type-for-unkonw-vtap is not 3")
 	}
-	agent, _ := layout.YAML(layout.AgentYAML, p.File(layout.AgentYAML).Data)
+	agent, _ := layout.YAML(topology.AgentYAML, p.File(topology.AgentYAML).Data)
 	if n := layout.Get(agent, "vtap-group-id-request"); n == nil || n.Value != "g-TE8la86jlZ" {
 		t.Error("agent file lacks vtap-group-id-request")
 	}
-	if p.File(layout.AgentUnit) == nil || p.File(layout.AgentDomain) == nil || p.File(layout.AgentCompose) != nil {
+	if p.File(topology.AgentUnit) == nil || p.File(topology.AgentDomain) == nil || p.File(topology.AgentCompose) != nil {
 		t.Error("process agents need the unit and the domain file, and no agent compose file")
 	}
-	unit, err := layout.INI(layout.AgentUnit, p.File(layout.AgentUnit).Data)
+	unit, err := layout.INI(topology.AgentUnit, p.File(topology.AgentUnit).Data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if unit.Section("Service").Key("Restart").String() != "always" || unit.Section("Service").Key("LimitNOFILE").String() == "" {
 		t.Error("the unit does not restart always with a file limit")
 	}
-	group := string(p.File(layout.GroupConfig).Data)
+	group := string(p.File(topology.GroupConfig).Data)
 	if !strings.Contains(group, "workload_resource_sync_enabled: true") {
 		t.Error("process agents' group config lacks workload_resource_sync_enabled: true")
 	}
 	// The next steps follow the legacy-host order.
-	next := string(p.File(layout.NextSteps).Data)
+	next := string(p.File(topology.NextSteps).Data)
 	order := []string{"domain create -f agent/domain-agent-sync.yaml", "agent-group create", "agent-group-config create g-TE8la86jlZ",
 		"localinstall", "cp agent/deepflow-agent.yaml /etc/deepflow-agent.yaml", "systemctl enable --now deepflow-agent"}
 	at := 0

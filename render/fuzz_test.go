@@ -34,7 +34,7 @@ func FuzzSecrets(f *testing.F) {
 			}
 			t.Fatalf("Prepare: %v", err)
 		}
-		env, err := layout.ReadEnv(p.File(layout.Env).Data)
+		env, err := layout.ReadEnv(p.File(topology.Env).Data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +59,7 @@ func FuzzSecrets(f *testing.F) {
 		}
 		// Mounted config files hold references; follow each to the
 		// environment of the container that reads the file.
-		grafana, err := layout.INI(layout.GrafanaINI, p.File(layout.GrafanaINI).Data)
+		grafana, err := layout.INI(topology.GrafanaINI, p.File(topology.GrafanaINI).Data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,8 +73,8 @@ func FuzzSecrets(f *testing.F) {
 			t.Fatalf("grafana.ini's $__env{%s} resolves to %v, want %q", name, got, wantMySQL)
 		}
 		for _, f := range []struct{ file, path string }{
-			{layout.ClickHouseUser, "users/default/password"},
-			{layout.ClickHouseConf, "remote_servers/df_cluster/shard/replica/password"},
+			{topology.ClickHouseUser, "users/default/password"},
+			{topology.ClickHouseConf, "remote_servers/df_cluster/shard/replica/password"},
 		} {
 			root, err := layout.XML(f.file, p.File(f.file).Data)
 			if err != nil {
@@ -88,7 +88,7 @@ func FuzzSecrets(f *testing.F) {
 				t.Fatalf("%s from_env=%s resolves to %v, want %q", f.file, e.Attr["from_env"], got, wantCH)
 			}
 		}
-		server, err := layout.YAML(layout.ServerYAML, p.File(layout.ServerYAML).Data)
+		server, err := layout.YAML(topology.ServerYAML, p.File(topology.ServerYAML).Data)
 		if err != nil {
 			t.Fatal(err)
 		}

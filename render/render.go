@@ -62,8 +62,8 @@ type Plan struct {
 // Files holding a secret literal are readable by their owner only; every
 // other secret reaches its container through the environment.
 var secretFiles = map[string]bool{
-	layout.Env:        true,
-	layout.ServerYAML: true,
+	topology.Env:        true,
+	topology.ServerYAML: true,
 }
 
 // ErrNoNodeIP is returned when no node IP is set and none can be found.
@@ -179,7 +179,7 @@ func resolveSecrets(s *settings.Settings, opts Options) (Secrets, []string, erro
 	var old map[string]string
 	hadManifest := false
 	if opts.OutDir != "" {
-		if data, err := os.ReadFile(filepath.Join(opts.OutDir, layout.Env)); err == nil {
+		if data, err := os.ReadFile(filepath.Join(opts.OutDir, topology.Env)); err == nil {
 			env, err := layout.ReadEnv(data)
 			if err != nil {
 				return Secrets{}, nil, fmt.Errorf("reading the secrets of the earlier render: %w", err)
@@ -205,7 +205,7 @@ func resolveSecrets(s *settings.Settings, opts Options) (Secrets, []string, erro
 		if hadManifest && !opts.Force {
 			return "", fmt.Errorf("%w: %s is missing from %s of the earlier render in %s; "+
 				"a new one would lock you out of existing data. Restore .env, pass --set %s=…, or use --force to generate a new one",
-				ErrSecrets, envName, layout.Env, opts.OutDir, setting)
+				ErrSecrets, envName, topology.Env, opts.OutDir, setting)
 		}
 		v, err := newSecret(rnd)
 		if err != nil {

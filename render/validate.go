@@ -37,7 +37,7 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 		return nil
 	}
 
-	env, err := layout.ReadEnv(get(layout.Env))
+	env, err := layout.ReadEnv(get(topology.Env))
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrValidation, err)
 	}
@@ -46,27 +46,27 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 		topology.Vars.GrafanaPass: d.Secrets.Grafana, topology.Vars.NodeIP: d.T.NodeIP,
 	} {
 		if env[name] != want {
-			fail(layout.Env, "%s does not read back as the value written", name)
+			fail(topology.Env, "%s does not read back as the value written", name)
 		}
 	}
 	dir := p.OutDir
 	if dir == "" {
 		dir = "."
 	}
-	proj, err := layout.LoadCompose(ctx, dir, layout.Compose, get(layout.Compose), env, env[topology.Vars.ProjectName])
+	proj, err := layout.LoadCompose(ctx, dir, topology.Compose, get(topology.Compose), env, env[topology.Vars.ProjectName])
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrValidation, err)
 	}
 	checkCompose(proj, d, fail)
-	if f := p.File(layout.AgentCompose); f != nil {
-		if _, err := layout.LoadCompose(ctx, dir, layout.AgentCompose, f.Data, nil, d.T.Agent.Service); err != nil {
+	if f := p.File(topology.AgentCompose); f != nil {
+		if _, err := layout.LoadCompose(ctx, dir, topology.AgentCompose, f.Data, nil, d.T.Agent.Service); err != nil {
 			return fmt.Errorf("%w: %v", ErrValidation, err)
 		}
 	}
 
 	yamls := map[string]*yaml.Node{}
-	for _, name := range []string{layout.ServerYAML, layout.AppYAML, layout.AgentYAML,
-		layout.GroupConfig, layout.AgentDomain, layout.AgentWatcherValues, layout.AgentClusterRoleRules} {
+	for _, name := range []string{topology.ServerYAML, topology.AppYAML, topology.AgentYAML,
+		topology.GroupConfig, topology.AgentDomain, topology.AgentWatcherValues, topology.AgentClusterRoleRules} {
 		f := p.File(name)
 		if f == nil {
 			continue // optional per profile; required files were checked by get
@@ -96,9 +96,9 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 	}
 	itoa := strconv.Itoa
 	// Every consumer row of a YAML file names the endpoint its row resolves to.
-	for _, file := range []string{layout.ServerYAML, layout.AppYAML, layout.AgentYAML, layout.GroupConfig} {
+	for _, file := range []string{topology.ServerYAML, topology.AppYAML, topology.AgentYAML, topology.GroupConfig} {
 		if yamls[file] == nil {
-			if file != layout.GroupConfig { // optional per version and settings
+			if file != topology.GroupConfig { // optional per version and settings
 				get(file)
 			}
 			continue
@@ -112,25 +112,25 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 			expectYAML(file, b.Key, itoa(d.Listen[string(b.To)].Port))
 		}
 	}
-	expectYAML(layout.ServerYAML, "controller.mysql.user-password", d.Secrets.MySQL)
-	expectYAML(layout.ServerYAML, "controller.clickhouse.user-password", d.Secrets.ClickHouse)
-	expectYAML(layout.ServerYAML, "ingester.ckdb-auth.password", d.Secrets.ClickHouse)
-	expectYAML(layout.ServerYAML, "querier.clickhouse.user-password", d.Secrets.ClickHouse)
-	if f := p.File(layout.GroupConfig); f != nil {
+	expectYAML(topology.ServerYAML, "controller.mysql.user-password", d.Secrets.MySQL)
+	expectYAML(topology.ServerYAML, "controller.clickhouse.user-password", d.Secrets.ClickHouse)
+	expectYAML(topology.ServerYAML, "ingester.ckdb-auth.password", d.Secrets.ClickHouse)
+	expectYAML(topology.ServerYAML, "querier.clickhouse.user-password", d.Secrets.ClickHouse)
+	if f := p.File(topology.GroupConfig); f != nil {
 		if err := agentcfg.Validate(d.GroupConfigFormat, f.Data); err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrValidation, layout.GroupConfig, err)
+			return fmt.Errorf("%w: %s: %v", ErrValidation, topology.GroupConfig, err)
 		}
 	}
 	if d.LocalIPRanges != nil {
-		expectYAML(layout.ServerYAML, "controller.genesis.local_ip_ranges", strings.Join(d.LocalIPRanges, ","))
+		expectYAML(topology.ServerYAML, "controller.genesis.local_ip_ranges", strings.Join(d.LocalIPRanges, ","))
 	}
-	if f := p.File(layout.AgentUnit); f != nil {
-		if _, err := layout.INI(layout.AgentUnit, f.Data); err != nil {
+	if f := p.File(topology.AgentUnit); f != nil {
+		if _, err := layout.INI(topology.AgentUnit, f.Data); err != nil {
 			return fmt.Errorf("%w: %v", ErrValidation, err)
 		}
 	}
 
-	for _, name := range []string{layout.MyCnf, layout.GrafanaINI} {
+	for _, name := range []string{topology.MyCnf, topology.GrafanaINI} {
 		f, err := layout.INI(name, get(name))
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrValidation, err)
@@ -154,7 +154,7 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 		}
 	}
 
-	for _, name := range []string{layout.ClickHouseConf, layout.ClickHouseUser} {
+	for _, name := range []string{topology.ClickHouseConf, topology.ClickHouseUser} {
 		root, err := layout.XML(name, get(name))
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrValidation, err)
@@ -177,7 +177,7 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 			expect(c.Host, d.W[c.ID].Host)
 			expect(c.Port, itoa(d.W[c.ID].Port))
 		}
-		if name == layout.ClickHouseUser {
+		if name == topology.ClickHouseUser {
 			if e := root.Find("users/default/password"); e == nil || e.Attr["from_env"] != topology.Vars.ClickHousePassword {
 				fail(name, "the default user's password must come from_env %s", topology.Vars.ClickHousePassword)
 			}
@@ -194,7 +194,7 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 // checkCompose checks what compose-go loaded against the topology, including
 // what compose accepts but the engine silently drops under host networking.
 func checkCompose(proj *types.Project, d *Data, fail func(file, format string, a ...any)) {
-	f := layout.Compose
+	f := topology.Compose
 	for _, c := range append(d.T.Components(), &d.T.GrafanaInitWorkdir, &d.T.GrafanaInitDsDh, &d.T.GrafanaInitPlugins) {
 		svc, ok := proj.Services[c.Service]
 		if !ok {

@@ -112,11 +112,11 @@ func referenceDir(t *testing.T) string {
 
 func loadRendered(t *testing.T, p *Plan) *types.Project {
 	t.Helper()
-	env, err := layout.ReadEnv(p.File(layout.Env).Data)
+	env, err := layout.ReadEnv(p.File(topology.Env).Data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	proj, err := layout.LoadCompose(context.Background(), "x", layout.Compose, p.File(layout.Compose).Data, env, "deepflow")
+	proj, err := layout.LoadCompose(context.Background(), "x", topology.Compose, p.File(topology.Compose).Data, env, "deepflow")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,11 +128,11 @@ func loadRendered(t *testing.T, p *Plan) *types.Project {
 // the same repository, pinned.
 func TestBridgeCoversReference(t *testing.T) {
 	dir := referenceDir(t)
-	data, err := os.ReadFile(filepath.Join(dir, layout.Compose))
+	data, err := os.ReadFile(filepath.Join(dir, topology.Compose))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := layout.LoadCompose(context.Background(), dir, layout.Compose, data,
+	ref, err := layout.LoadCompose(context.Background(), dir, topology.Compose, data,
 		map[string]string{"DEEPFLOW_VERSION": "v6.6.1", "NODE_IP_FOR_DEEPFLOW": "192.0.2.10"}, "deepflow")
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +199,7 @@ func TestHostNetworkFollowsSeed003(t *testing.T) {
 		t.Errorf("top-level networks %v under host networking", proj.Networks)
 	}
 	hostish := regexp.MustCompile(`(host|URL|SERVER|url)\s*[:=]\s*"?(http://)?(deepflow-)?(mysql|clickhouse|deepflow-server|deepflow-app)\b`)
-	for _, f := range []string{layout.ServerYAML, layout.AppYAML, layout.GrafanaINI, layout.Compose} {
+	for _, f := range []string{topology.ServerYAML, topology.AppYAML, topology.GrafanaINI, topology.Compose} {
 		if m := hostish.FindString(string(p.File(f).Data)); m != "" {
 			t.Errorf("%s still names a service as a host under host networking: %q", f, m)
 		}
@@ -224,19 +224,19 @@ func TestHostNetworkFollowsSeed003(t *testing.T) {
 			t.Errorf("NEXT-STEPS.md: %q lacks --api-port 20417", line)
 		}
 	}
-	group := string(p.File(layout.GroupConfig).Data)
+	group := string(p.File(topology.GroupConfig).Data)
 	if !strings.Contains(group, "hypervisor_resource_enabled: true") {
 		t.Error("host-network group config lacks hypervisor_resource_enabled: true")
 	}
 	// Datastores stay on loopback unless exposed.
-	if !strings.Contains(string(p.File(layout.MyCnf).Data), "bind-address=127.0.0.1") {
+	if !strings.Contains(string(p.File(topology.MyCnf).Data), "bind-address=127.0.0.1") {
 		t.Error("MySQL does not listen on loopback under host networking")
 	}
 	exposed := prepare(t, settings.Inputs{Profile: "host-network", Sets: []string{"expose.datastores=true"}}, "x")
-	if !strings.Contains(string(exposed.File(layout.MyCnf).Data), "bind-address=0.0.0.0") {
+	if !strings.Contains(string(exposed.File(topology.MyCnf).Data), "bind-address=0.0.0.0") {
 		t.Error("expose.datastores=true does not open MySQL")
 	}
-	if !strings.Contains(string(exposed.File(layout.ClickHouseUser).Data), "<ip>::/0</ip>") {
+	if !strings.Contains(string(exposed.File(topology.ClickHouseUser).Data), "<ip>::/0</ip>") {
 		t.Error("expose.datastores=true does not open ClickHouse's default user")
 	}
 }
@@ -264,7 +264,7 @@ func TestPortMovesEverywhere(t *testing.T) {
 			}
 		}
 		sort.Strings(changed)
-		want := []string{layout.MyCnf, layout.GrafanaINI, layout.ServerYAML, layout.Compose}
+		want := []string{topology.MyCnf, topology.GrafanaINI, topology.ServerYAML, topology.Compose}
 		sort.Strings(want)
 		if strings.Join(changed, " ") != strings.Join(want, " ") {
 			t.Errorf("%s: mysql.port changed %v, want exactly %v", profile, changed, want)
@@ -278,7 +278,7 @@ func TestPortMovesEverywhere(t *testing.T) {
 func TestComposeCompatibility(t *testing.T) {
 	for _, profile := range []string{"bridge", "host-network", "process-agent"} {
 		p := prepare(t, settings.Inputs{Profile: profile}, "x")
-		for _, name := range []string{layout.Compose, layout.AgentCompose} {
+		for _, name := range []string{topology.Compose, topology.AgentCompose} {
 			f := p.File(name)
 			if f == nil {
 				continue
@@ -293,7 +293,7 @@ func TestComposeCompatibility(t *testing.T) {
 				}
 			}
 		}
-		env, _ := layout.ReadEnv(p.File(layout.Env).Data)
+		env, _ := layout.ReadEnv(p.File(topology.Env).Data)
 		if env["COMPOSE_PROJECT_NAME"] != "deepflow" {
 			t.Errorf("%s: COMPOSE_PROJECT_NAME is %q", profile, env["COMPOSE_PROJECT_NAME"])
 		}

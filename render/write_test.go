@@ -36,7 +36,7 @@ func write(t *testing.T, in settings.Inputs, out string, force bool) []Change {
 
 func readEnv(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, layout.Env))
+	data, err := os.ReadFile(filepath.Join(dir, topology.Env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestRerenderKeepsSecretsAndMtimes(t *testing.T) {
 		}
 	}
 	old := time.Now().Add(-time.Hour).Truncate(time.Second)
-	compose := filepath.Join(out, layout.Compose)
+	compose := filepath.Join(out, topology.Compose)
 	if err := os.Chtimes(compose, old, old); err != nil {
 		t.Fatal(err)
 	}
@@ -92,8 +92,8 @@ func TestModes(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "deepflow")
 	write(t, settings.Inputs{}, out, false)
 	for path, want := range map[string]os.FileMode{
-		layout.Env: 0o600, layout.ServerYAML: 0o600, layout.Compose: 0o644,
-		layout.GrafanaINI: 0o644, layout.ClickHouseUser: 0o644, layout.InitSQL: 0o644, layout.MyCnf: 0o644,
+		topology.Env: 0o600, topology.ServerYAML: 0o600, topology.Compose: 0o644,
+		topology.GrafanaINI: 0o644, topology.ClickHouseUser: 0o644, topology.InitSQL: 0o644, topology.MyCnf: 0o644,
 	} {
 		st, err := os.Stat(filepath.Join(out, path))
 		if err != nil {
@@ -108,7 +108,7 @@ func TestModes(t *testing.T) {
 func TestHandEditsAreKept(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "deepflow")
 	write(t, settings.Inputs{}, out, false)
-	edited := filepath.Join(out, layout.AppYAML)
+	edited := filepath.Join(out, topology.AppYAML)
 	if err := os.WriteFile(edited, []byte("app: {}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestHandEditsAreKept(t *testing.T) {
 
 func TestForeignFilesAreNotOverwritten(t *testing.T) {
 	out := t.TempDir()
-	if err := os.WriteFile(filepath.Join(out, layout.Compose), []byte("services: {}\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, topology.Compose), []byte("services: {}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err := prepare(t, settings.Inputs{}, out).Write(false)
@@ -153,7 +153,7 @@ func TestForeignFilesAreNotOverwritten(t *testing.T) {
 func TestLostEnvIsNotSilentlyRegenerated(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "deepflow")
 	write(t, settings.Inputs{}, out, false)
-	if err := os.Remove(filepath.Join(out, layout.Env)); err != nil {
+	if err := os.Remove(filepath.Join(out, topology.Env)); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Prepare(context.Background(), Options{Inputs: settings.Inputs{NodeIP: "192.0.2.10"}, OutDir: out})
@@ -261,8 +261,8 @@ func TestRerender(t *testing.T) {
 			updated = append(updated, c.Path)
 		}
 	}
-	if strings.Join(updated, " ") != layout.AgentCompose {
-		t.Errorf("agent.privileged=true changed %v, want only %s", updated, layout.AgentCompose)
+	if strings.Join(updated, " ") != topology.AgentCompose {
+		t.Errorf("agent.privileged=true changed %v, want only %s", updated, topology.AgentCompose)
 	}
 	if fmt.Sprint(readEnv(t, out)) != fmt.Sprint(env) {
 		t.Error("secrets changed on Rerender")

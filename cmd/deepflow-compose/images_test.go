@@ -16,6 +16,7 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/render"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 func runImagesCmd(t *testing.T, args ...string) string {
@@ -42,7 +43,7 @@ func composeImages(t *testing.T, dir, file string, withEnv bool) []string {
 	}
 	env := map[string]string{}
 	if withEnv {
-		b, err := os.ReadFile(filepath.Join(dir, layout.Env))
+		b, err := os.ReadFile(filepath.Join(dir, topology.Env))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,9 +103,9 @@ func TestImagesAgreeWithComposeFiles(t *testing.T) {
 			}
 			fromInputs := strings.Fields(runImagesCmd(t, args...))
 
-			files := composeImages(t, dir, layout.Compose, true)
-			files = append(files, composeImages(t, dir, layout.AgentCompose, false)...)
-			next, err := os.ReadFile(filepath.Join(dir, layout.NextSteps))
+			files := composeImages(t, dir, topology.Compose, true)
+			files = append(files, composeImages(t, dir, topology.AgentCompose, false)...)
+			next, err := os.ReadFile(filepath.Join(dir, topology.NextSteps))
 			if err != nil {
 				t.Fatal(err)
 			}
