@@ -1,12 +1,9 @@
 package check
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -57,10 +54,6 @@ func (m *model) groupConfigRules() {
 	}
 }
 
-// DeepFlow's built-in controller.genesis.local_ip_ranges, used when
-// server.yaml sets none.
-var defaultLocalIPRanges = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/15", "224.0.0.0-240.255.255.255"}
-
 // processAgentRules: agents on plain hosts need trident-type-for-unkonw-vtap
 // and their subnets in local_ip_ranges.
 func (m *model) processAgentRules() {
@@ -85,7 +78,10 @@ func (m *model) processAgentRules() {
 			"%s is %s; agents on plain hosts register only when it is 3", key, v.Val)
 	}
 
-	subnets := manifestSubnets(d.Root)
+	var subnets []string
+	if s := m.settings(); s != nil {
+		subnets = s.Agent.Subnets
+	}
 	if len(subnets) == 0 {
 		return
 	}
@@ -97,7 +93,7 @@ func (m *model) processAgentRules() {
 	}
 	explicit := len(raw) > 0
 	if !explicit {
-		raw = defaultLocalIPRanges
+		raw = topology.DefaultLocalIPRanges
 		loc = at(topology.ServerYAML, d.ServerYAML.KeyLine("controller"))
 	}
 	var spans []span
@@ -118,43 +114,11 @@ func (m *model) processAgentRules() {
 		}
 		fix := fmt.Sprintf("add - %s under controller.genesis.local_ip_ranges", sn)
 		if !explicit {
-			fix = fmt.Sprintf("add controller.genesis.local_ip_ranges listing DeepFlow's defaults (%s) and %s", strings.Join(defaultLocalIPRanges, ", "), sn)
+			fix = fmt.Sprintf("add controller.genesis.local_ip_ranges listing DeepFlow's defaults (%s) and %s", strings.Join(topology.DefaultLocalIPRanges, ", "), sn)
 		}
 		m.errorf(loc, "local-ip-ranges", fix,
 			"agent subnet %s (agent.subnets in %s) is not in controller.genesis.local_ip_ranges, so deepflow-server takes those agents for external hosts", sn, deployment.ManifestName)
 	}
-}
-
-// manifestSubnets reads agent.subnets from a render's manifest, if any.
-// It is read loosely: the field is newer than some manifests.
-func manifestSubnets(dir string) []string {
-	b, err := os.ReadFile(filepath.Join(dir, deployment.ManifestName))
-	if err != nil {
-		return nil
-	}
-	var doc struct {
-		Settings map[string]json.RawMessage `json:"settings"`
-	}
-	if json.Unmarshal(b, &doc) != nil {
-		return nil
-	}
-	for k, raw := range doc.Settings {
-		if !strings.EqualFold(k, "agent") {
-			continue
-		}
-		var agent map[string]json.RawMessage
-		if json.Unmarshal(raw, &agent) != nil {
-			return nil
-		}
-		for k2, raw2 := range agent {
-			if strings.EqualFold(k2, "subnets") {
-				var out []string
-				_ = json.Unmarshal(raw2, &out)
-				return out
-			}
-		}
-	}
-	return nil
 }
 
 // span is an inclusive address range.

@@ -92,20 +92,7 @@ func Run(dir string, opts Options) (*Report, error) {
 	}
 	m := newModel(d)
 	m.run()
-	r := &Report{Findings: m.findings, Inferred: m.inferred()}
-	sortFindings(r.Findings)
-	r.Findings = dedupe(r.Findings)
-	if r.Findings == nil {
-		r.Findings = []Finding{}
-	}
-	for _, f := range r.Findings {
-		if f.Severity == Error {
-			r.Summary.Errors++
-		} else {
-			r.Summary.Warnings++
-		}
-	}
-	return r, nil
+	return m.report(), nil
 }
 
 // HasErrors reports whether any finding is an error.

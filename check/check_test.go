@@ -1,4 +1,4 @@
-package check
+package check_test
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/deepflow-compose/deepflow-compose/catalog"
+	"github.com/deepflow-compose/deepflow-compose/check"
 	"github.com/deepflow-compose/deepflow-compose/render"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 )
@@ -188,24 +189,24 @@ func editRE(t *testing.T, dir, file string, pairs ...string) {
 	writeFile(t, p, []byte(s))
 }
 
-func run(t *testing.T, dir string) *Report {
+func run(t *testing.T, dir string) *check.Report {
 	t.Helper()
-	r, err := Run(dir, Options{})
+	r, err := check.Run(dir, check.Options{})
 	if err != nil {
-		t.Fatalf("Run(%s): %v", dir, err)
+		t.Fatalf("check.Run(%s): %v", dir, err)
 	}
 	return r
 }
 
 // line renders a finding the way the case files list them.
-func line(f Finding) string {
+func line(f check.Finding) string {
 	return fmt.Sprintf("%s %s:%d %s: %s", f.Severity, f.File, f.Line, f.Rule, f.Message)
 }
 
-func errorsOf(r *Report) []string {
+func errorsOf(r *check.Report) []string {
 	var out []string
 	for _, f := range r.Findings {
-		if f.Severity == Error {
+		if f.Severity == check.Error {
 			out = append(out, line(f)+"\n    fix: "+f.Fix)
 		}
 	}
@@ -390,8 +391,8 @@ func TestSubnetsReachLocalIPRanges(t *testing.T) {
 
 func TestUnreadable(t *testing.T) {
 	for _, dir := range []string{filepath.Join(t.TempDir(), "missing"), "check_test.go"} {
-		if _, err := Run(dir, Options{}); !errors.Is(err, ErrUnreadable) {
-			t.Errorf("Run(%s) error = %v, want ErrUnreadable", dir, err)
+		if _, err := check.Run(dir, check.Options{}); !errors.Is(err, check.ErrUnreadable) {
+			t.Errorf("check.Run(%s) error = %v, want ErrUnreadable", dir, err)
 		}
 	}
 }
@@ -416,7 +417,7 @@ func TestEmptyDirectory(t *testing.T) {
 }
 
 func TestCleanJSONHasEmptyList(t *testing.T) {
-	r := &Report{Findings: []Finding{}}
+	r := &check.Report{Findings: []check.Finding{}}
 	var buf bytes.Buffer
 	if err := r.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
@@ -427,69 +428,5 @@ func TestCleanJSONHasEmptyList(t *testing.T) {
 	}
 	if l, ok := doc["findings"].([]any); !ok || len(l) != 0 {
 		t.Errorf("findings = %#v, want []", doc["findings"])
-	}
-}
-
-func TestSplitHostPort(t *testing.T) {
-	for _, c := range []struct{ in, host, port string }{
-		{"http://deepflow-server:20416", "deepflow-server", "20416"},
-		{"deepflow-mysql:30130", "deepflow-mysql", "30130"},
-		{"127.0.0.1", "127.0.0.1", ""},
-		{"http://[::1]:20418/api", "::1", "20418"},
-		{"mysql", "mysql", ""},
-	} {
-		h, p, _ := splitHostPort(c.in)
-		if h != c.host || p != c.port {
-			t.Errorf("splitHostPort(%q) = %q, %q; want %q, %q", c.in, h, p, c.host, c.port)
-		}
-	}
-}
-
-func TestCovered(t *testing.T) {
-	var spans []span
-	for _, r := range defaultLocalIPRanges {
-		s, ok := parseSpan(r)
-		if !ok {
-			t.Fatalf("parseSpan(%q) failed", r)
-		}
-		spans = append(spans, s)
-	}
-	for _, c := range []struct {
-		in   string
-		want bool
-	}{
-		{"10.9.0.0/16", true}, {"192.168.1.7", true}, {"230.0.0.0-230.0.0.9", true},
-		{"100.42.32.0/24", false}, {"172.15.255.0-172.16.0.5", false}, {"9.0.0.0/7", false},
-	} {
-		s, ok := parseSpan(c.in)
-		if !ok {
-			t.Fatalf("parseSpan(%q) failed", c.in)
-		}
-		if got := covered(spans, s); got != c.want {
-			t.Errorf("covered(%s) = %v, want %v", c.in, got, c.want)
-		}
-	}
-	if _, ok := parseSpan("10.0.0.0/33"); ok {
-		t.Error("parseSpan accepted /33")
-	}
-}
-
-func TestSQLUsers(t *testing.T) {
-	got := sqlUsers([]byte("-- x\nALTER USER 'root'@'localhost' IDENTIFIED WITH mysql_native_password BY 'it''s';\n" +
-		"CREATE USER IF NOT EXISTS 'grafana'@'%' IDENTIFIED BY 'g';\n"))
-	if len(got) != 2 || got[0].user != "root" || got[0].password != "it's" || got[0].line != 2 || got[1].host != "%" || got[1].line != 3 {
-		t.Fatalf("sqlUsers = %+v", got)
-	}
-}
-
-func TestStripHash(t *testing.T) {
-	for in, want := range map[string]string{
-		`a: "x # y" # c`: `a: "x # y" `,
-		"# all":          "",
-		"a: b#c":         "a: b#c",
-	} {
-		if got := stripHash(in); got != want {
-			t.Errorf("stripHash(%q) = %q, want %q", in, got, want)
-		}
 	}
 }

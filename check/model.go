@@ -40,6 +40,8 @@ type model struct {
 	grafanaHostPort int
 	// built: buildTopology has settled the ports.
 	built bool
+	// expect is what a render meant to write, when a render asks.
+	expect *Expect
 }
 
 func newModel(d *layout.Dir) *model {
@@ -82,6 +84,7 @@ func (m *model) run() {
 	m.groupConfigRules()
 	m.processAgentRules()
 	m.offlineRules()
+	m.expectRules()
 }
 
 func (m *model) inferred() Inferred {

@@ -22,11 +22,10 @@ import (
 // Without the manifest nothing says the directory is meant for offline
 // use, so nothing is reported.
 func (m *model) offlineRules() {
-	man, err := deployment.ReadManifest(m.d.Root)
-	if err != nil || man == nil || !man.Settings.Offline {
+	s := m.settings()
+	if s == nil || !s.Offline {
 		return
 	}
-	s := man.Settings
 	o := &offline{m: m, allowed: map[string]bool{}}
 	for _, h := range []string{s.NodeIP, m.nodeIP, s.NTPServer} {
 		if h != "" {

@@ -266,6 +266,15 @@ func (m *model) publishRules() {
 // on the ports this network mode exposes.
 func (m *model) agentRules() {
 	ap := m.topo.AgentPorts()
+	if s := m.settings(); s != nil {
+		// A render may route agents through a load balancer.
+		if s.Agent.ControllerPort != 0 {
+			ap.Controller = s.Agent.ControllerPort
+		}
+		if s.Agent.IngesterPort != 0 {
+			ap.Ingester = s.Agent.IngesterPort
+		}
+	}
 	mode := "bridge networking (published ports)"
 	if m.network == settings.Host {
 		mode = "host networking"

@@ -7,9 +7,12 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/deepflow-compose/deepflow-compose/render"
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
+
+// Rerender renders a directory again from its manifest with one more
+// key.path=value setting, keeping secrets and hand edits.
+type Rerender func(ctx context.Context, dir, set string) error
 
 // agentNeedsPrivileged: the directory runs the agent as a container with
 // its capability list, which an engine older than 20.10.10 cannot apply.
@@ -24,12 +27,18 @@ func agentNeedsPrivileged(s *Stack, engineVersion string) bool {
 // privilegeAgent sets agent.privileged from the engine it finds: it renders
 // the directory again from its manifest with agent.privileged=true. A
 // directory with hand edits is left alone, with a warning saying what to do.
-func privilegeAgent(ctx context.Context, out, warn io.Writer, s *Stack, engineVersion string) {
+// Rerendering is the command layer's (it owns render); without a rerender
+// function the user is told what to run.
+func privilegeAgent(ctx context.Context, out, warn io.Writer, s *Stack, engineVersion string, rerender Rerender) {
 	if !agentNeedsPrivileged(s, engineVersion) {
 		return
 	}
 	const set = "agent.privileged=true"
-	if _, _, err := render.Rerender(ctx, s.Dir, set); err != nil {
+	err := fmt.Errorf("render it again with --set %s", set)
+	if rerender != nil {
+		err = rerender(ctx, s.Dir, set)
+	}
+	if err != nil {
 		fmt.Fprintf(warn, "warning: Docker %s is older than %s, so the agent container needs privileged: true, but %s was not rendered again: %v\n",
 			engineVersion, agentCapsVersion, s.Dir, err)
 		return

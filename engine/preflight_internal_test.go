@@ -124,11 +124,11 @@ func TestPrivilegeAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, warn strings.Builder
-	privilegeAgent(context.Background(), &out, &warn, s, "20.10.24")
+	privilegeAgent(context.Background(), &out, &warn, s, "20.10.24", rerender)
 	if out.Len()+warn.Len() != 0 {
 		t.Errorf("a new engine changed something: %q %q", out.String(), warn.String())
 	}
-	privilegeAgent(context.Background(), &out, &warn, s, "19.03.15")
+	privilegeAgent(context.Background(), &out, &warn, s, "19.03.15", rerender)
 	data, _ := os.ReadFile(filepath.Join(dir, topology.AgentCompose))
 	if !s.AgentPrivileged || !strings.Contains(string(data), "privileged: true") || strings.Contains(string(data), "cap_add") {
 		t.Errorf("old engine: agent compose file not privileged:\n%s\n%s%s", data, out.String(), warn.String())
@@ -136,4 +136,10 @@ func TestPrivilegeAgent(t *testing.T) {
 	if again, err := Load(dir); err != nil || !again.AgentPrivileged {
 		t.Errorf("the manifest does not record agent.privileged: %v", err)
 	}
+}
+
+// rerender is what the command layer hands up.
+func rerender(ctx context.Context, dir, set string) error {
+	_, _, err := render.Rerender(ctx, dir, set)
+	return err
 }

@@ -20,6 +20,9 @@ import (
 type UpOptions struct {
 	// Timeout bounds the readiness wait; 5 minutes when zero.
 	Timeout time.Duration
+	// Rerender lets up render agent/ again privileged on an engine older
+	// than 20.10.10.
+	Rerender Rerender
 }
 
 // UpResult tells what Up did and how long each part took.
@@ -55,7 +58,7 @@ func (e *Engine) Up(ctx context.Context, s *Stack, o UpOptions) (*UpResult, erro
 	if err != nil {
 		return res, err
 	}
-	privilegeAgent(ctx, e.out, e.err, s, res.Preflight.EngineVersion)
+	privilegeAgent(ctx, e.out, e.err, s, res.Preflight.EngineVersion, o.Rerender)
 
 	current, n, err := e.upToDate(ctx, s, p)
 	if err != nil {

@@ -83,17 +83,34 @@ func Read(ctx context.Context, dir string) (*Dir, error) {
 	if _, err := os.ReadDir(dir); err != nil {
 		return nil, fmt.Errorf("%w %s: %v", ErrUnreadable, dir, err)
 	}
-	d := &Dir{Root: dir, Data: map[string][]byte{}}
+	files := map[string][]byte{}
+	var errs []FileError
 	for _, name := range Files {
 		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			d.Errors = append(d.Errors, FileError{File: name, Err: err})
+			errs = append(errs, FileError{File: name, Err: err})
 			continue
 		}
-		d.Data[name] = b
+		files[name] = b
+	}
+	d := Parse(ctx, dir, files)
+	d.Errors = append(errs, d.Errors...)
+	return d, nil
+}
+
+// Parse reads the layout's files from memory, each with its format's
+// parser, as Read does from disk: render reviews its plan with it before
+// anything is written. dir is where the compose file's relative paths
+// resolve and what names the project when .env does not.
+func Parse(ctx context.Context, dir string, files map[string][]byte) *Dir {
+	d := &Dir{Root: dir, Data: map[string][]byte{}}
+	for _, name := range Files {
+		if b, ok := files[name]; ok {
+			d.Data[name] = b
+		}
 	}
 	fail := func(name string, err error) { d.Errors = append(d.Errors, FileError{File: name, Err: err}) }
 
@@ -174,7 +191,42 @@ func Read(ctx context.Context, dir string) (*Dir, error) {
 		// The agent's compose file is copied to another host without .env.
 		d.AgentCompose = readCompose(ctx, dir, topology.AgentCompose, b, map[string]string{}, "deepflow-agent")
 	}
-	return d, nil
+	return d
+}
+
+// Values reads a key of a YAML (dotted path, each item of a list), INI
+// ("section.key") or XML (slash path, each repeat) file of the layout.
+func (d *Dir) Values(file, key string) []Value {
+	switch file {
+	case topology.ServerYAML:
+		return d.ServerYAML.Strings(key)
+	case topology.AppYAML:
+		return d.AppYAML.Strings(key)
+	case topology.AgentYAML:
+		return d.AgentYAML.Strings(key)
+	case topology.GroupConfig:
+		return d.GroupConfig.Strings(key)
+	case topology.MyCnf, topology.GrafanaINI:
+		f := d.MyCnf
+		if file == topology.GrafanaINI {
+			f = d.GrafanaINI
+		}
+		section, k, _ := strings.Cut(key, ".")
+		if v, ok := f.Get(section, k); ok {
+			return []Value{v}
+		}
+	case topology.ClickHouseConf, topology.ClickHouseUser:
+		f := d.ClickHouseConf
+		if file == topology.ClickHouseUser {
+			f = d.ClickHouseUsers
+		}
+		var out []Value
+		for _, e := range f.FindAll(key) {
+			out = append(out, f.Value(e, key))
+		}
+		return out
+	}
+	return nil
 }
 
 // EnvFile is .env.

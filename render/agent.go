@@ -6,17 +6,8 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
-
-// DeepFlow's own private ranges, which an explicit local_ip_ranges replaces
-// and so must repeat (seed 003).
-var defaultLocalIPRanges = []string{
-	"10.0.0.0/8",
-	"172.16.0.0/12",
-	"192.168.0.0/16",
-	"169.254.0.0/15",
-	"224.0.0.0-240.255.255.255",
-}
 
 // agentSide fills what the agent files need: the group config in this
 // version's format, the ClusterRole rules of extra Kubernetes resources and
@@ -58,7 +49,7 @@ func agentSide(d *Data) ([]string, error) {
 	}
 	d.ClusterRoleRules = string(rules)
 	if s.Agent.Mode == settings.AgentProcess || len(s.Agent.Subnets) > 0 {
-		d.LocalIPRanges = append(append([]string{}, defaultLocalIPRanges...), s.Agent.Subnets...)
+		d.LocalIPRanges = append(append([]string{}, topology.DefaultLocalIPRanges...), s.Agent.Subnets...)
 	}
 	return notices, nil
 }

@@ -63,7 +63,7 @@ func TestProcessAgentServerSide(t *testing.T) {
 	for _, n := range layout.Get(server, "controller.genesis.local_ip_ranges").Content {
 		ranges = append(ranges, n.Value)
 	}
-	want := append(append([]string{}, defaultLocalIPRanges...), "100.42.32.0/24", "10.9.0.1-10.9.0.9")
+	want := append(append([]string{}, topology.DefaultLocalIPRanges...), "100.42.32.0/24", "10.9.0.1-10.9.0.9")
 	if strings.Join(ranges, " ") != strings.Join(want, " ") {
 		t.Errorf("local_ip_ranges %v, want %v", ranges, want)
 	}

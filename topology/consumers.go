@@ -224,3 +224,13 @@ func (t *Topology) Component(key string) *Component {
 	}
 	return nil
 }
+
+// DefaultLocalIPRanges are deepflow-server's own controller.genesis.local_ip_ranges, which an explicit local_ip_ranges replaces
+// and so must repeat (seed 003).
+var DefaultLocalIPRanges = []string{
+	"10.0.0.0/8",
+	"172.16.0.0/12",
+	"192.168.0.0/16",
+	"169.254.0.0/15",
+	"224.0.0.0-240.255.255.255",
+}

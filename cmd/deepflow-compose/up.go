@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/deepflow-compose/deepflow-compose/engine"
+	"github.com/deepflow-compose/deepflow-compose/render"
 )
 
 // Exit codes of the engine commands, beyond 1 for any other error.
@@ -51,7 +52,10 @@ Exit codes: 2 preflight failed, 3 not ready in time, 4 image unavailable.`,
 
 func runUp(cmd *cobra.Command, dir string, o upOptions) error {
 	return onStack(cmd, dir, o.progress, func(ctx context.Context, e *engine.Engine, s *engine.Stack) error {
-		_, err := e.Up(ctx, s, engine.UpOptions{Timeout: o.timeout})
+		_, err := e.Up(ctx, s, engine.UpOptions{Timeout: o.timeout, Rerender: func(ctx context.Context, dir, set string) error {
+			_, _, err := render.Rerender(ctx, dir, set)
+			return err
+		}})
 		return engineExit(err)
 	})
 }
