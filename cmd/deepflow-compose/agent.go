@@ -118,5 +118,3 @@ func firstNonZero(a, b int) int {
 	}
 	return b
 }
-
-func init() { rootCmd.AddCommand(newAgentCmd()) }

@@ -218,5 +218,3 @@ Exit codes: 2 the bundle is bad.`,
 	prog.bind(cmd)
 	return cmd
 }
-
-func init() { rootCmd.AddCommand(newBundleCmd()) }

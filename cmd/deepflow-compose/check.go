@@ -54,5 +54,3 @@ the directory cannot be read. --output json prints {"findings": [...],
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }
-
-func init() { rootCmd.AddCommand(newCheckCmd()) }

@@ -15,10 +15,9 @@ import (
 func runCheck(t *testing.T, args ...string) (string, int) {
 	t.Helper()
 	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&out)
-	rootCmd.SetArgs(append([]string{"check"}, args...))
-	err := rootCmd.Execute()
+	root := newRootCmd(&out, &out)
+	root.SetArgs(append([]string{"check"}, args...))
+	err := root.Execute()
 	var s errSilent
 	var e *exitError
 	switch {
@@ -62,10 +61,9 @@ func TestCheckExitCodes(t *testing.T) {
 	}
 	t.Run("warnings only", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "deploy")
-		rootCmd.SetArgs([]string{"render", "--profile", "host-network", "--node-ip", "192.0.2.10", "-o", dir})
-		rootCmd.SetOut(new(bytes.Buffer))
-		rootCmd.SetErr(new(bytes.Buffer))
-		if err := rootCmd.Execute(); err != nil {
+		root := newRootCmd(new(bytes.Buffer), new(bytes.Buffer))
+		root.SetArgs([]string{"render", "--profile", "host-network", "--node-ip", "192.0.2.10", "-o", dir})
+		if err := root.Execute(); err != nil {
 			t.Fatalf("render: %v", err)
 		}
 		out, code := runCheck(t, dir, "--output", "text")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/deepflow-compose/deepflow-compose/engine"
@@ -11,8 +12,6 @@ type downOptions struct {
 	purge, yes bool
 	progress   string
 }
-
-func init() { rootCmd.AddCommand(newDownCmd()) }
 
 func newDownCmd() *cobra.Command {
 	var o downOptions

@@ -104,5 +104,3 @@ func runImages(w io.Writer, dir string, o imagesOptions) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
-
-func init() { rootCmd.AddCommand(newImagesCmd()) }

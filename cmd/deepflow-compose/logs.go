@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/deepflow-compose/deepflow-compose/engine"
@@ -11,8 +12,6 @@ type logsOptions struct {
 	follow bool
 	tail   string
 }
-
-func init() { rootCmd.AddCommand(newLogsCmd()) }
 
 func newLogsCmd() *cobra.Command {
 	var o logsOptions

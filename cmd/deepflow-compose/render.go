@@ -206,7 +206,3 @@ func newVersionCmd() *cobra.Command {
 		},
 	}
 }
-
-func init() {
-	rootCmd.AddCommand(newRenderCmd(), newDiffCmd(), newProfilesCmd(), newVersionCmd())
-}

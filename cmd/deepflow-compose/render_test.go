@@ -46,7 +46,7 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
-func run(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {
+func runBinary(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
 	cmd.Dir = dir
@@ -65,7 +65,7 @@ func run(t *testing.T, dir string, args ...string) (stdout, stderr string, code 
 
 func TestRenderCLI(t *testing.T) {
 	dir := t.TempDir()
-	out, errOut, code := run(t, dir, "render", "--profile", "hostNetwork", "--node-ip", "192.0.2.10", "-o", "deepflow")
+	out, errOut, code := runBinary(t, dir, "render", "--profile", "hostNetwork", "--node-ip", "192.0.2.10", "-o", "deepflow")
 	if code != 0 {
 		t.Fatalf("render exited %d: %s", code, errOut)
 	}
@@ -74,16 +74,16 @@ func TestRenderCLI(t *testing.T) {
 		t.Errorf("unexpected output:\n%s\n%s", out, errOut)
 	}
 	// Nothing to change: diff exits 0 and prints nothing.
-	if out, _, code := run(t, dir, "diff", "--profile", "host-network", "--node-ip", "192.0.2.10", "-o", "deepflow"); code != 0 || out != "" {
+	if out, _, code := runBinary(t, dir, "diff", "--profile", "host-network", "--node-ip", "192.0.2.10", "-o", "deepflow"); code != 0 || out != "" {
 		t.Errorf("diff after render: exit %d, output %q", code, out)
 	}
 	// A port change: diff exits 1 and shows it; nothing is written.
-	out, _, code = run(t, dir, "diff", "--profile", "host-network", "--node-ip", "192.0.2.10", "--set", "mysql.port=30131", "-o", "deepflow")
+	out, _, code = runBinary(t, dir, "diff", "--profile", "host-network", "--node-ip", "192.0.2.10", "--set", "mysql.port=30131", "-o", "deepflow")
 	if code != 1 || !strings.Contains(out, "-port=30130\n+port=30131") {
 		t.Errorf("diff with a new port: exit %d, output:\n%s", code, out)
 	}
 	// --dry-run lists and writes nothing.
-	out, _, code = run(t, dir, "render", "--node-ip", "192.0.2.10", "--dry-run", "-o", "other")
+	out, _, code = runBinary(t, dir, "render", "--node-ip", "192.0.2.10", "--dry-run", "-o", "other")
 	if code != 0 || !strings.Contains(out, "create    docker-compose.yaml") {
 		t.Errorf("dry run: exit %d, output:\n%s", code, out)
 	}
@@ -104,7 +104,7 @@ func TestRenderCLIBadInput(t *testing.T) {
 		{[]string{"--node-ip", "10.0.0.3", "--set", "grafana.port=65536"}, `Error: invalid settings: grafana.port: 65536 is out of range 1-65535`},
 		{[]string{"--node-ip", "10.0.0.3", "-o", "/dev/null/deepflow"}, `Error: cannot write the output directory`},
 	} {
-		_, errOut, code := run(t, dir, append([]string{"render", "-o", "out"}, c.args...)...)
+		_, errOut, code := runBinary(t, dir, append([]string{"render", "-o", "out"}, c.args...)...)
 		if code != 1 || !strings.HasPrefix(errOut, c.want) {
 			t.Errorf("render %v: exit %d, stderr %q; want exit 1 and %q", c.args, code, errOut, c.want)
 		}
@@ -116,7 +116,7 @@ func TestRenderCLIBadInput(t *testing.T) {
 
 func TestAgentCLI(t *testing.T) {
 	dir := t.TempDir()
-	out, errOut, code := run(t, dir, "agent", "--server", "10.1.2.3", "--network", "host", "--group-id", "g-TE8la86jlZ", "--mode", "process", "-o", "web01")
+	out, errOut, code := runBinary(t, dir, "agent", "--server", "10.1.2.3", "--network", "host", "--group-id", "g-TE8la86jlZ", "--mode", "process", "-o", "web01")
 	if code != 0 {
 		t.Fatalf("agent exited %d: %s", code, errOut)
 	}
@@ -127,7 +127,7 @@ func TestAgentCLI(t *testing.T) {
 	if err != nil || !strings.Contains(string(data), "controller-port: 20035") || !strings.Contains(string(data), `vtap-group-id-request: "g-TE8la86jlZ"`) {
 		t.Errorf("web01/deepflow-agent.yaml: %v\n%s", err, data)
 	}
-	if _, errOut, code := run(t, dir, "agent", "-o", "x"); code != 1 || !strings.Contains(errOut, "--server is required") {
+	if _, errOut, code := runBinary(t, dir, "agent", "-o", "x"); code != 1 || !strings.Contains(errOut, "--server is required") {
 		t.Errorf("agent without --server: exit %d, %q", code, errOut)
 	}
 }

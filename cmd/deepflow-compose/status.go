@@ -15,8 +15,6 @@ type statusOptions struct {
 	output string
 }
 
-func init() { rootCmd.AddCommand(newStatusCmd()) }
-
 func newStatusCmd() *cobra.Command {
 	var o statusOptions
 	cmd := &cobra.Command{

@@ -26,8 +26,6 @@ type upOptions struct {
 	progress string
 }
 
-func init() { rootCmd.AddCommand(newUpCmd()) }
-
 func newUpCmd() *cobra.Command {
 	var o upOptions
 	cmd := &cobra.Command{
