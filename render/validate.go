@@ -13,6 +13,7 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/serverkeys"
 )
 
 // ErrValidation marks rendered output that failed its own checks; nothing
@@ -119,8 +120,13 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 	for _, name := range []string{layout.ServerYAML, layout.AppYAML, layout.AgentYAML} {
 		get(name)
 	}
+	// Only keys every release the tag may pull reads: an unread key is
+	// silently ignored and misleads whoever reviews the file.
+	if err := serverkeys.Check(d.R.Releases, get(layout.ServerYAML)); err != nil {
+		fail(layout.ServerYAML, "%v", err)
+	}
 	if f := p.File(layout.GroupConfig); f != nil {
-		if err := agentcfg.Validate(d.GroupConfigFormat, f.Data); err != nil {
+		if err := agentcfg.ValidateReleases(d.R.Releases, f.Data); err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrValidation, layout.GroupConfig, err)
 		}
 		keys := groupConfigKeys[d.GroupConfigFormat]
