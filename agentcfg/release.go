@@ -219,12 +219,19 @@ func ValidateReleases(releases []string, doc []byte) error {
 	return out.err()
 }
 
-func namesOf(rs []string) string {
+func namesOf(rs []string) string { return ReleaseNames(rs) }
+
+// ReleaseNames names releases for a message: "v7.1.8 and the v7.1 branch
+// head".
+func ReleaseNames(rs []string) string {
 	n := make([]string, len(rs))
 	for i, r := range rs {
 		n[i] = ReleaseName(r)
 	}
-	return strings.Join(n, ", ")
+	if len(n) < 2 {
+		return strings.Join(n, "")
+	}
+	return strings.Join(n[:len(n)-1], ", ") + " and " + n[len(n)-1]
 }
 
 // RenderReleases writes the group config for the releases an image tag
