@@ -106,11 +106,11 @@ func releaseKey(r string) [3]int {
 	return k
 }
 
-// ReleaseName is how messages name a release: "v6.6.8", or "the v7.0
-// branch head" for a moving tag's newest build.
+// ReleaseName is how messages name a release: "v6.6.8", or "v7.0 branch
+// head" for the newest build a moving tag may pull.
 func ReleaseName(r string) string {
 	if line, ok := strings.CutSuffix(r, "-branch"); ok {
-		return "the " + line + " branch head"
+		return line + " branch head"
 	}
 	return r
 }
@@ -221,7 +221,7 @@ func ValidateReleases(releases []string, doc []byte) error {
 
 func namesOf(rs []string) string { return ReleaseNames(rs) }
 
-// ReleaseNames names releases for a message: "v7.1.8 and the v7.1 branch
+// ReleaseNames names releases for a message: "v7.1.8 and v7.1 branch
 // head".
 func ReleaseNames(rs []string) string {
 	n := make([]string, len(rs))
