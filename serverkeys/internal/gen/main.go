@@ -40,7 +40,10 @@ var releases = []struct{ name, rev string }{
 }
 
 // rootDirs are the packages that decode server.yaml, each into its own
-// struct (yaml.v2, unknown keys ignored).
+// struct (yaml.v2, unknown keys ignored). The querier's distributed_tracing
+// and profile config packages have a Load of their own that the server
+// never calls: their structs are read as querier.trace-map and
+// querier.profile through querier/config.
 var rootDirs = []string{
 	"server/cmd/server",
 	"server/common",
@@ -56,8 +59,6 @@ var rootDirs = []string{
 	"server/ingester/profile/config",
 	"server/ingester/prometheus/config",
 	"server/querier/config",
-	"server/querier/app/distributed_tracing/config",
-	"server/querier/profile/config",
 	"server/mcp/config",
 }
 
@@ -84,29 +85,10 @@ func run(repo, out string) error {
 			return fmt.Errorf("%s: %w", r.name, err)
 		}
 		rev = strings.TrimSpace(rev)
-		w := &walker{repo: repo, rev: rev, pkgs: map[string]*pkg{}, keys: map[string]bool{}}
-		var roots []string
-		for _, d := range rootDirs {
-			p, err := w.load(d)
-			if err != nil {
-				return fmt.Errorf("%s: %w", r.name, err)
-			}
-			if p == nil {
-				continue
-			}
-			for _, name := range p.names {
-				st := p.types[name]
-				if isRoot(d, name, st) {
-					roots = append(roots, d+"."+name)
-					w.fields(p, st, "", 0)
-				}
-			}
+		keys, roots, err := derive(repo, rev)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.name, err)
 		}
-		keys := make([]string, 0, len(w.keys))
-		for k := range w.keys {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
 		var b bytes.Buffer
 		fmt.Fprintf(&b, "# server.yaml keys deepflow-server %s reads (deepflowio/deepflow %s).\n", r.name, rev[:12])
 		fmt.Fprintf(&b, "# Derived by serverkeys/internal/gen from the yaml tags of: %s.\n", strings.Join(roots, ", "))
@@ -120,6 +102,33 @@ func run(repo, out string) error {
 		fmt.Printf("%s: %d keys from %d structs\n", r.name, len(keys), len(roots))
 	}
 	return nil
+}
+
+// derive lists, sorted, every key the root structs of rootDirs read at
+// commit rev, and names those roots.
+func derive(repo, rev string) (keys, roots []string, err error) {
+	w := &walker{repo: repo, rev: rev, pkgs: map[string]*pkg{}, keys: map[string]bool{}}
+	for _, d := range rootDirs {
+		p, err := w.load(d)
+		if err != nil {
+			return nil, nil, err
+		}
+		if p == nil {
+			continue
+		}
+		for _, name := range p.names {
+			st := p.types[name]
+			if isRoot(d, name, st) {
+				roots = append(roots, d+"."+name)
+				w.fields(p, st, "", 0)
+			}
+		}
+	}
+	for k := range w.keys {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys, roots, nil
 }
 
 // isRoot: cmd/server decodes top-level keys into its Config; elsewhere a
