@@ -26,7 +26,11 @@ func ClusterRoleRules(g Group) ([]byte, error) {
 	if k == nil {
 		return nil, nil
 	}
-	if _, err := kubernetesResources(k); err != nil {
+	sec, err := schemaFor(Sectioned)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := kubernetesResources(k, sec); err != nil {
 		return nil, err
 	}
 	var rules []rule

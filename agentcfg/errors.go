@@ -26,6 +26,9 @@ type Error struct {
 	Line int
 	Err  error // one of the sentinels
 	Msg  string
+	// Releases are the DeepFlow releases the problem is about, when
+	// validated per release (ValidateReleases, RenderReleases).
+	Releases []string
 }
 
 func (e *Error) Error() string { return e.Path + ": " + e.Msg }

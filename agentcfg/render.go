@@ -88,7 +88,9 @@ type element struct {
 }
 
 // Render writes the group config for a format, validated against that
-// format's schema. Output is deterministic for a given input.
+// format's schema. Output is deterministic for a given input. The
+// sectioned schema is the reference template's; RenderReleases holds a
+// config to the exact releases it will run against.
 func Render(format Format, in Input) ([]byte, error) {
 	leg, err := schemaFor(Legacy)
 	if err != nil {
@@ -98,6 +100,20 @@ func Render(format Format, in Input) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	out, err := render(format, leg, sec, in, "")
+	if err != nil {
+		return nil, err
+	}
+	// Our own output must pass the same check as anyone's.
+	if err := Validate(format, out); err != nil {
+		return nil, fmt.Errorf("agentcfg: rendered %v config is invalid (a bug): %w", format, err)
+	}
+	return out, nil
+}
+
+// render builds the document with sec as the v6.6+ key set; release names
+// that key set in errors ("" for the reference template).
+func render(format Format, leg, sec *schema.File, in Input, release string) ([]byte, error) {
 	if format != Legacy && format != Sectioned {
 		return nil, fmt.Errorf("%w: unknown agent-group-config format %v", ErrEnum, format)
 	}
@@ -105,11 +121,11 @@ func Render(format Format, in Input) ([]byte, error) {
 		return nil, &Error{Path: "agent.groupID", Err: ErrGroupIDRequired,
 			Msg: "a v6.5 group config names its group in vtap_group_id; create the group first (deepflow-ctl agent-group create) and set agent.groupID to its ID"}
 	}
-	items, err := recipe(in, leg)
+	items, err := recipe(in, leg, sec)
 	if err != nil {
 		return nil, err
 	}
-	w := &writer{format: format, leg: leg, sec: sec, upgrades: upgradeTargets(sec)}
+	w := &writer{format: format, leg: leg, sec: sec, upgrades: upgradeTargets(sec), release: release}
 	root := &omap{}
 	if format == Legacy {
 		root.set(keyGroupID, in.GroupID)
@@ -122,19 +138,11 @@ func Render(format Format, in Input) ([]byte, error) {
 	if format == Legacy {
 		root.moveLast("static_config")
 	}
-	out, err := encode(root)
-	if err != nil {
-		return nil, err
-	}
-	// Our own output must pass the same check as anyone's.
-	if err := Validate(format, out); err != nil {
-		return nil, fmt.Errorf("agentcfg: rendered %v config is invalid (a bug): %w", format, err)
-	}
-	return out, nil
+	return encode(root)
 }
 
 // recipe turns the settings into items, checking the recipe's own enums.
-func recipe(in Input, leg *schema.File) ([]item, error) {
+func recipe(in Input, leg, sec *schema.File) ([]item, error) {
 	var items []item
 	add := func(it item) { items = append(items, it) }
 	c := in.Communication
@@ -198,7 +206,7 @@ func recipe(in Input, leg *schema.File) ([]item, error) {
 	}
 
 	if k := g.KubernetesResources; k != nil {
-		res, err := kubernetesResources(k)
+		res, err := kubernetesResources(k, sec)
 		if err != nil {
 			return nil, err
 		}
@@ -298,7 +306,7 @@ func sectionedRule(e []item, pt *ProcessTopology, setting string, accept bool) [
 	return e
 }
 
-func kubernetesResources(k *KubernetesResources) ([]element, error) {
+func kubernetesResources(k *KubernetesResources, sec *schema.File) ([]element, error) {
 	const p = "agent.group.kubernetesResources"
 	var all []KubernetesResource
 	var from []string
@@ -311,10 +319,6 @@ func kubernetesResources(k *KubernetesResources) ([]element, error) {
 			from = append(from, fmt.Sprintf("%s.presets[%d]", p, i))
 		}
 		all = append(all, res.resources...)
-	}
-	sec, err := schemaFor(Sectioned)
-	if err != nil {
-		return nil, err
 	}
 	var names *schema.Node
 	if to := upgradeTargets(sec)[keyK8sResources+".name"]; len(to) == 1 {
@@ -379,6 +383,7 @@ type writer struct {
 	format   Format
 	leg, sec *schema.File
 	upgrades map[string][]string
+	release  string // whose template sec is; "" for the reference's
 }
 
 // target resolves an item's key path and schema in the writer's format.
@@ -393,17 +398,60 @@ func (w *writer) target(it item) (string, *schema.Node, error) {
 	case it.sectioned != "":
 		path, s = it.sectioned, w.sec
 	default:
-		to := w.upgrades[it.legacy]
+		to := w.resolveUpgrade(it.legacy)
+		if len(to) == 0 && w.release != "" {
+			return "", nil, &Error{Path: it.setting, Err: ErrUnknownKey, Releases: []string{w.release},
+				Msg: fmt.Sprintf("DeepFlow %s has no key for v6.5's %s", ReleaseName(w.release), it.legacy)}
+		}
 		if len(to) != 1 {
 			return "", nil, fmt.Errorf("agentcfg: the template names %d v6.6+ keys upgraded from %s, want 1 (a bug or a new template)", len(to), it.legacy)
 		}
 		path, s = to[0], w.sec
 	}
 	n := s.Keys[path]
+	if n == nil && w.release != "" && s == w.sec {
+		return "", nil, &Error{Path: it.setting, Err: ErrUnknownKey, Releases: []string{w.release},
+			Msg: fmt.Sprintf("needs %s, which DeepFlow %s does not accept", path, ReleaseName(w.release))}
+	}
 	if n == nil {
 		return "", nil, fmt.Errorf("agentcfg: %s is not in the %v schema (a bug or a new reference)", path, w.format)
 	}
 	return path, n, nil
+}
+
+// resolveUpgrade finds the v6.6+ key replacing a v6.5 key. Where a
+// template's upgrade_from is ambiguous or missing (v6.6.8 marks both
+// match_regex and match_type as upgraded from match-regex), the key with
+// the v6.5 key's name under its parent's replacement is taken.
+func (w *writer) resolveUpgrade(legacy string) []string {
+	to := w.upgrades[legacy]
+	if len(to) == 1 {
+		return to
+	}
+	parent, leaf, ok := cutLastKey(legacy)
+	if !ok {
+		return to
+	}
+	leaf = strings.ReplaceAll(leaf, "-", "_")
+	for _, t := range to {
+		if _, l, _ := cutLastKey(t); l == leaf {
+			return []string{t}
+		}
+	}
+	if len(to) == 0 {
+		if up := w.upgrades[parent]; len(up) == 1 && w.sec.Keys[up[0]+"."+leaf] != nil {
+			return []string{up[0] + "." + leaf}
+		}
+	}
+	return to
+}
+
+func cutLastKey(p string) (string, string, bool) {
+	i := strings.LastIndexByte(p, '.')
+	if i < 0 {
+		return "", p, false
+	}
+	return p[:i], p[i+1:], true
 }
 
 func (w *writer) skip(it item) bool { return it.only != 0 && it.only != w.format }

@@ -14,7 +14,10 @@ type Group struct {
 	// (tap_interface_regex / inputs.cbpf.af_packet.interface_regex).
 	CaptureInterfaceRegex *string `yaml:"captureInterfaceRegex,omitempty"`
 	// PlatformSync is v6.5's platform_enabled; v6.6+ upgrades it to
-	// inputs.resources.private_cloud.hypervisor_resource_enabled.
+	// inputs.resources.private_cloud.hypervisor_resource_enabled. Set it
+	// only on hosts that run VMs: from v7.1.8 the server types an unknown
+	// agent asking for it as a KVM hypervisor (before workload sync,
+	// sync_push.go), and builds no VM for a host that runs none.
 	PlatformSync *bool `yaml:"platformSync,omitempty"`
 
 	ProcessTopology     *ProcessTopology     `yaml:"processTopology,omitempty"`

@@ -32,6 +32,9 @@ type Release struct {
 	// rather than `create -f F`.
 	CtlCreateTakesGroupID bool   `yaml:"ctlCreateTakesGroupID"`
 	CtlNote               string `yaml:"ctlNote"`
+	// Releases are the DeepFlow builds the image tag may pull (agentcfg
+	// and serverkeys names); every rendered file must suit each of them.
+	Releases []string `yaml:"releases"`
 }
 
 // Catalog is the embedded table of supported releases.
@@ -51,6 +54,9 @@ var catalog = func() *Catalog {
 	}
 	for name, r := range c.Versions {
 		r.Name = name
+		if len(r.Releases) == 0 {
+			panic("render: embedded catalog.yaml: " + name + " lists no releases")
+		}
 	}
 	return &c
 }()

@@ -8,7 +8,9 @@ import (
 	"strings"
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/deployment"
+	"github.com/deepflow-compose/deepflow-compose/serverkeys"
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
@@ -32,7 +34,15 @@ func (m *model) groupConfigRules() {
 	if legacyDoc {
 		format = agentcfg.Legacy
 	}
-	err := agentcfg.Validate(format, m.d.Data[topology.GroupConfig])
+	// Each release the version may run validates with its own template;
+	// the reference template stands in when the version is unknown or its
+	// layout is not the document's (reported above).
+	var err error
+	if rs := releasesOf(m.version); len(rs) > 0 && releasesTake(rs, format) {
+		err = agentcfg.ValidateReleases(rs, m.d.Data[topology.GroupConfig])
+	} else {
+		err = agentcfg.Validate(format, m.d.Data[topology.GroupConfig])
+	}
 	var errs agentcfg.Errors
 	if !errors.As(err, &errs) {
 		if err != nil {
@@ -54,7 +64,41 @@ func (m *model) groupConfigRules() {
 	}
 }
 
-// processAgentRules: agents on plain hosts need trident-type-for-unkonw-vtap
+// releasesOf names the DeepFlow releases a version may run: the release
+// itself when its schema is known (v6.6.8), else its catalog line's; nil
+// when the version says nothing.
+func releasesOf(version string) []string {
+	v := version
+	if v != "" && !strings.HasPrefix(v, "v") {
+		v = "v" + v
+	}
+	for _, r := range agentcfg.Releases() {
+		if r == v {
+			return []string{r}
+		}
+	}
+	mm := versionRE.FindStringSubmatch(v)
+	if mm == nil {
+		return nil
+	}
+	if r, err := catalog.Lookup("v" + mm[1] + "." + mm[2]); err == nil {
+		return r.Releases
+	}
+	return nil
+}
+
+func releasesTake(rs []string, f agentcfg.Format) bool {
+	for _, r := range rs {
+		if rf, err := agentcfg.ReleaseFormat(r); err != nil || rf != f {
+			return false
+		}
+	}
+	return true
+}
+
+// processAgentRules: agents on plain hosts need the server to take them
+// for workload hosts (trident-type-for-unkonw-vtap where the release reads
+// it, the group config's workload_resource_sync_enabled from v7.1.8 on)
 // and their subnets in local_ip_ranges.
 func (m *model) processAgentRules() {
 	d := m.d
@@ -68,6 +112,13 @@ func (m *model) processAgentRules() {
 	if agents {
 		sev = Error
 	}
+	if rs := releasesOf(m.version); len(rs) > 0 {
+		if read, err := serverkeys.ReadByAll(rs, key); err == nil && !read {
+			m.workloadRule(rs, sev)
+			m.subnetRules()
+			return
+		}
+	}
 	switch {
 	case !ok:
 		line := d.ServerYAML.KeyLine("controller.trisolaris")
@@ -77,6 +128,28 @@ func (m *model) processAgentRules() {
 		m.add(sev, v, "", "trident-type", "set trident-type-for-unkonw-vtap: 3",
 			"%s is %s; agents on plain hosts register only when it is 3", key, v.Val)
 	}
+	m.subnetRules()
+}
+
+// workloadRule: on releases that no longer read trident-type-for-unkonw-vtap
+// (v7.1.8 on) an unknown agent's type comes from its group config alone.
+func (m *model) workloadRule(rs []string, sev Severity) {
+	const key = "inputs.resources.workload_resource_sync_enabled"
+	f := m.d.GroupConfig
+	if f == nil || m.groupConfigIsLegacy() {
+		return
+	}
+	if v, ok := f.Get(key); ok && strings.TrimSpace(v.Val) == "true" {
+		return
+	}
+	m.add(sev, at(f.File, 1), "", "workload-sync", "set inputs.resources.workload_resource_sync_enabled: true in the group config",
+		"on DeepFlow %s an unknown agent's type comes from its group config alone (server.yaml's trident-type-for-unkonw-vtap is no longer read), and this group config does not set %s: true, so agents on plain hosts never register",
+		agentcfg.ReleaseNames(rs), key)
+}
+
+// subnetRules: agent subnets must be in local_ip_ranges.
+func (m *model) subnetRules() {
+	d := m.d
 
 	var subnets []string
 	if s := m.settings(); s != nil {

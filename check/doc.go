@@ -80,8 +80,9 @@
 //	image-registry     warning  DeepFlow images from more than one registry
 //	default-password   warning  MySQL root or Grafana admin on a published default, with who can reach it
 //	exposed-datastore  warning  host networking: MySQL/ClickHouse on every interface; ClickHouse default user without password
-//	group-config       error    agent-group-config keys or types invalid (package agentcfg), or the wrong layout for the version
-//	trident-type       error    trident-type-for-unkonw-vtap missing or not 3 (warning when there are no agent files)
+//	group-config       error    agent-group-config keys or types invalid for a release the version may run (package agentcfg), or the wrong layout for the version
+//	trident-type       error    trident-type-for-unkonw-vtap missing or not 3, where the version's releases read it (warning when there are no agent files)
+//	workload-sync      error    from v7.1.8 (no trident-type-for-unkonw-vtap): the group config lacks workload_resource_sync_enabled: true (warning when there are no agent files)
 //	local-ip-ranges    error    an agent subnet (the render manifest's agent.subnets) outside controller.genesis.local_ip_ranges
 //	offline            warning  the render manifest says offline: true, and a host outside the site is named: a chrony
 //	                            (NTP) host, an image registry other than the mirror (or a public mirror), a URL or host

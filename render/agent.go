@@ -19,16 +19,22 @@ func agentSide(d *Data) ([]string, error) {
 		return nil, err
 	}
 	d.GroupConfigFormat = format
-	cfg, err := agentcfg.Render(format, agentcfg.Input{
+	// Every agent this tool sets up runs on a plain host or node, so the
+	// server must take it for a workload host (see hostRegistration).
+	inGroup, inServer, err := hostRegistration(d.R)
+	if err != nil {
+		return nil, err
+	}
+	d.ServerTypesUnknownAgents = inServer
+	cfg, err := agentcfg.RenderReleases(d.R.Releases, agentcfg.Input{
 		GroupID: s.Agent.GroupID,
 		Communication: agentcfg.Communication{
 			IngesterIP: d.W["AgentIngester"].Host, IngesterPort: d.W["AgentIngester"].Port,
 			ControllerIP: d.W["AgentController"].Host, ControllerPort: d.W["AgentController"].Port,
 		},
-		// Agents on host networking report the host's own resources (seed 003).
-		HypervisorResourceEnabled: d.T.Network == settings.Host,
-		// Process agents on Kubernetes nodes still sync their workloads.
-		WorkloadResourceSyncEnabled: s.Agent.Mode == settings.AgentProcess,
+		// Hypervisor resources only on request (agent.group.platformSync):
+		// a host that runs no VM taken for a hypervisor never registers.
+		WorkloadResourceSyncEnabled: inGroup,
 		Group:                       s.Agent.Group,
 	})
 	var notices []string
@@ -48,6 +54,7 @@ func agentSide(d *Data) ([]string, error) {
 		return nil, err
 	}
 	d.ClusterRoleRules = string(rules)
+	d.NTPClients = ntpClientRanges(s.Agent.Subnets)
 	if s.Agent.Mode == settings.AgentProcess || len(s.Agent.Subnets) > 0 {
 		d.LocalIPRanges = append(append([]string{}, topology.DefaultLocalIPRanges...), s.Agent.Subnets...)
 	}

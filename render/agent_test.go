@@ -14,7 +14,8 @@ import (
 
 // TestEveryRecipeEveryVersion renders the full recipe set for every
 // version and profile; each group config is validated against its
-// version's schema inside Prepare, and checked here once more.
+// version's schema inside Prepare, and checked here once more against
+// every release the version's image tag may pull.
 func TestEveryRecipeEveryVersion(t *testing.T) {
 	for _, v := range catalog.Versions() {
 		for _, profile := range []string{"bridge", "host-network", "process-agent"} {
@@ -24,8 +25,7 @@ func TestEveryRecipeEveryVersion(t *testing.T) {
 				t.Fatalf("%s %s: no group config although agent.groupID is set", v, profile)
 			}
 			r, _ := catalog.Lookup(v)
-			format, _ := agentcfg.ParseFormat(r.GroupConfigFormat)
-			if err := agentcfg.Validate(format, f.Data); err != nil {
+			if err := agentcfg.ValidateReleases(r.Releases, f.Data); err != nil {
 				t.Errorf("%s %s: %v", v, profile, err)
 			}
 			wantPort := map[string]string{"bridge": "30035", "host-network": "20035", "process-agent": "30035"}[profile]
@@ -67,8 +67,14 @@ func TestProcessAgentServerSide(t *testing.T) {
 	if strings.Join(ranges, " ") != strings.Join(want, " ") {
 		t.Errorf("local_ip_ranges %v, want %v", ranges, want)
 	}
-	if n := layout.Get(server, "controller.trisolaris.trident-type-for-unkonw-vtap"); n == nil || n.Value != "3" {
-		t.Error("trident-type-for-unkonw-vtap is not 3")
+	// v7.1.8 reads no trident-type-for-unkonw-vtap: the group config
+	// makes the server take the agents for workload hosts.
+	if n := layout.Get(server, "controller.trisolaris.trident-type-for-unkonw-vtap"); n != nil {
+		t.Errorf("v7.1's server.yaml sets trident-type-for-unkonw-vtap: %s, which v7.1.8 does not read", n.Value)
+	}
+	gc, _ := layout.YAML(topology.GroupConfig, p.File(topology.GroupConfig).Data)
+	if n := layout.Get(gc, "inputs.resources.workload_resource_sync_enabled"); n == nil || n.Value != "true" {
+		t.Error("the group config does not set workload_resource_sync_enabled: true")
 	}
 	agent, _ := layout.YAML(topology.AgentYAML, p.File(topology.AgentYAML).Data)
 	if n := layout.Get(agent, "vtap-group-id-request"); n == nil || n.Value != "g-TE8la86jlZ" {

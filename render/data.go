@@ -44,6 +44,9 @@ type Data struct {
 	// cannot be complete yet.
 	GroupConfig       string
 	GroupConfigFormat agentcfg.Format
+	// ServerTypesUnknownAgents writes server.yaml's
+	// trident-type-for-unkonw-vtap: every release of the version reads it.
+	ServerTypesUnknownAgents bool
 	// ClusterRoleRules are the extra rules the agent's ClusterRole needs
 	// for the Kubernetes resources the group config watches.
 	ClusterRoleRules string
@@ -59,7 +62,10 @@ type Data struct {
 	// server's built-in list.
 	LocalIPRanges []string
 	// NTP is the time source deepflow-server hands to agents.
-	NTP               topology.Endpoint
+	NTP topology.Endpoint
+	// NTPClients are the networks the NTP host must answer when this node
+	// is the time source (offline, no ntpServer): chrony allow lines.
+	NTPClients        []string
 	CtlDefaultAPIPort int
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 	"github.com/deepflow-compose/deepflow-compose/check"
 	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/serverkeys"
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
@@ -60,8 +61,13 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 			return &ValidationError{Err: err}
 		}
 	}
+	// Only keys every release the tag may pull reads: an unread key is
+	// silently ignored and misleads whoever reviews the file.
+	if err := serverkeys.Check(d.R.Releases, files[topology.ServerYAML]); err != nil {
+		return &ValidationError{Err: fmt.Errorf("%s: %w", topology.ServerYAML, err)}
+	}
 	if b, ok := files[topology.GroupConfig]; ok {
-		if err := agentcfg.Validate(d.GroupConfigFormat, b); err != nil {
+		if err := agentcfg.ValidateReleases(d.R.Releases, b); err != nil {
 			return &ValidationError{Err: fmt.Errorf("%s: %w", topology.GroupConfig, err)}
 		}
 	}

@@ -22,8 +22,8 @@ func TestValidateCatchesMiswiring(t *testing.T) {
 		want                 []string
 	}{
 		{"consumer port", topology.ServerYAML, "    port: 30130\n", "    port: 3306\n", []string{
-			topology.ServerYAML + ":21: controller.mysql.port uses port 3306 for MySQL, but MySQL listens on 30130 (" + topology.MyCnf + ":9) [port-mismatch]",
-			topology.ServerYAML + ":21: controller.mysql.port is \"3306\", want \"30130\" [render]",
+			topology.ServerYAML + ":20: controller.mysql.port uses port 3306 for MySQL, but MySQL listens on 30130 (" + topology.MyCnf + ":9) [port-mismatch]",
+			topology.ServerYAML + ":20: controller.mysql.port is \"3306\", want \"30130\" [render]",
 		}},
 		{"bind port", topology.MyCnf, "[mysqld]\ndefault-authentication-plugin=mysql_native_password\nbind-address=0.0.0.0\nport=30130", "[mysqld]\ndefault-authentication-plugin=mysql_native_password\nbind-address=0.0.0.0\nport=30131", []string{
 			topology.MyCnf + ":9: mysqld.port is \"30131\", want \"30130\" [render]",

@@ -225,8 +225,10 @@ func TestHostNetworkFollowsSeed003(t *testing.T) {
 		}
 	}
 	group := string(p.File(topology.GroupConfig).Data)
-	if !strings.Contains(group, "hypervisor_resource_enabled: true") {
-		t.Error("host-network group config lacks hypervisor_resource_enabled: true")
+	// Unlike seed 003 (before v7.1.8): a host running no VM that asks for
+	// hypervisor resources is never registered by v7.1.8.
+	if strings.Contains(group, "hypervisor_resource_enabled") || !strings.Contains(group, "workload_resource_sync_enabled: true") {
+		t.Errorf("host-network group config must take the agent for a workload host, not a hypervisor:\n%s", group)
 	}
 	// Datastores stay on loopback unless exposed.
 	if !strings.Contains(string(p.File(topology.MyCnf).Data), "bind-address=127.0.0.1") {
