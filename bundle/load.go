@@ -79,7 +79,7 @@ func Load(ctx context.Context, o LoadOptions) (*LoadResult, error) {
 	for _, im := range man.Images {
 		li, err := o.Engine.Inspect(ctx, im.Ref)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrLoad, err)
+			return nil, fmt.Errorf("%w: %w", ErrLoad, err)
 		}
 		if li.ID != im.ID {
 			return nil, fmt.Errorf("%w: %s is %s on the engine, %s in the bundle", ErrLoad, im.Ref, li.ID, im.ID)
@@ -173,7 +173,7 @@ func unpack(ctx context.Context, o LoadOptions, man *Manifest, target string) (s
 	go func() {
 		_, err := o.Engine.LoadImages(ctx, pr)
 		// Unblock the writer should the engine stop reading early.
-		pr.CloseWithError(fmt.Errorf("the engine stopped reading: %v", err))
+		pr.CloseWithError(fmt.Errorf("the engine stopped reading: %w", err))
 		loadDone <- err
 	}()
 	piping := true
@@ -212,7 +212,7 @@ func unpack(ctx context.Context, o LoadOptions, man *Manifest, target string) (s
 	}
 	got, err := read(ctx, &countReader{r: f, m: m}, visit)
 	if piping {
-		pw.CloseWithError(fmt.Errorf("bundle load: stopped: %v", err))
+		pw.CloseWithError(fmt.Errorf("bundle load: stopped: %w", err))
 		if lerr := <-loadDone; err == nil {
 			err = lerr
 		}
@@ -233,14 +233,14 @@ func unpack(ctx context.Context, o LoadOptions, man *Manifest, target string) (s
 func writeMember(root *os.Root, rel string, mode os.FileMode, body io.Reader) error {
 	if dir := path.Dir(rel); dir != "." {
 		if err := root.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("%w: %v", ErrUnsafe, err)
+			return fmt.Errorf("%w: %w", ErrUnsafe, err)
 		}
 	}
 	// Secrets (.env) must not be readable by others even for a moment:
 	// create owner-only, widen to the recorded mode below.
 	f, err := root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrUnsafe, err)
+		return fmt.Errorf("%w: %w", ErrUnsafe, err)
 	}
 	if _, err := io.Copy(f, body); err != nil {
 		f.Close()

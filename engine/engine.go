@@ -95,7 +95,7 @@ func New(o Options) (*Engine, error) {
 		command.WithInputStream(io.NopCloser(o.In)),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrEngine, err)
+		return nil, fmt.Errorf("%w: %w", ErrEngine, err)
 	}
 	// The flag set is never parsed: installing it reads the defaults the
 	// docker CLI takes from the environment (TLS, cert path, config dir).
@@ -104,7 +104,7 @@ func New(o Options) (*Engine, error) {
 	opts.InstallFlags(fs)
 	opts.SetDefaultOptions(fs)
 	if err := cli.Initialize(opts); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrEngine, err)
+		return nil, fmt.Errorf("%w: %w", ErrEngine, err)
 	}
 	return &Engine{cli: cli, api: cli.Client(), out: o.Out, err: o.Err, in: o.In, o: o}, nil
 }

@@ -104,7 +104,7 @@ func localHost(bind string) string {
 func (e *Engine) containerIP(ctx context.Context, s *Stack, name string) (string, error) {
 	ins, err := e.api.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
 	if err != nil {
-		return "", fmt.Errorf("container %s: %v", name, err)
+		return "", fmt.Errorf("container %s: %w", name, err)
 	}
 	c := ins.Container
 	if c.State != nil && !c.State.Running {

@@ -26,7 +26,7 @@ import (
 var ErrParse = errors.New("cannot parse")
 
 func parseErr(file string, err error) error {
-	return fmt.Errorf("%s: %w: %v", file, ErrParse, err)
+	return fmt.Errorf("%s: %w: %w", file, ErrParse, err)
 }
 
 // ReadEnv parses a .env file as Docker Compose does.

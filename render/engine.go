@@ -56,7 +56,7 @@ func loadTemplates() (*template.Template, []string, error) {
 			return err
 		}
 		if _, err := root.New(p).Parse(string(text)); err != nil {
-			return fmt.Errorf("%w: %v", ErrTemplate, err)
+			return fmt.Errorf("%w: %w", ErrTemplate, err)
 		}
 		base := p[strings.LastIndex(p, "/")+1:]
 		if !strings.HasPrefix(base, partialPrefix) {
@@ -72,7 +72,7 @@ func loadTemplates() (*template.Template, []string, error) {
 func execute(root *template.Template, out string, d *Data) ([]byte, error) {
 	var b bytes.Buffer
 	if err := root.ExecuteTemplate(&b, out+tmplExt, d); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTemplate, err)
+		return nil, fmt.Errorf("%w: %w", ErrTemplate, err)
 	}
 	return b.Bytes(), nil
 }

@@ -106,7 +106,7 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 		}
 		ip, from, err := opts.DetectNodeIP()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v; pass --node-ip", ErrNoNodeIP, err)
+			return nil, fmt.Errorf("%w: %w; pass --node-ip", ErrNoNodeIP, err)
 		}
 		s.NodeIP, p.NodeIPFrom = ip, from
 		if err := s.Validate(); err != nil {

@@ -139,7 +139,7 @@ var ErrWrite = errors.New("cannot write the output directory")
 func (p *Plan) Write(force bool) ([]Change, error) {
 	changes, err := p.Changes()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	var conflicts []string
 	for _, c := range changes {
@@ -154,7 +154,7 @@ func (p *Plan) Write(force bool) ([]Change, error) {
 
 	target, err := filepath.Abs(p.OutDir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	// The swap replaces the directory itself; a shell standing in it would
 	// be left in the removed old copy.
@@ -164,7 +164,7 @@ func (p *Plan) Write(force bool) ([]Change, error) {
 	}
 	parent := filepath.Dir(target)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	st, err := os.Stat(target)
 	exists := err == nil
@@ -173,7 +173,7 @@ func (p *Plan) Write(force bool) ([]Change, error) {
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(target)+".render-")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	defer os.RemoveAll(tmp) // after a swap it holds the old directory
 	mode := fs.FileMode(0o755)
@@ -181,7 +181,7 @@ func (p *Plan) Write(force bool) ([]Change, error) {
 		mode = st.Mode().Perm()
 	}
 	if err := os.Chmod(tmp, mode); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 
 	ours := map[string]bool{}
@@ -191,7 +191,7 @@ func (p *Plan) Write(force bool) ([]Change, error) {
 	ours[deployment.ManifestName] = true
 	if exists {
 		if err := carryOver(target, tmp, ours); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+			return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 		}
 	}
 	manifest, err := p.manifest()
@@ -202,18 +202,18 @@ func (p *Plan) Write(force bool) ([]Change, error) {
 	for _, f := range files {
 		dst := filepath.Join(tmp, filepath.FromSlash(f.Path))
 		if err := writeFile(dst, f.Data, f.Mode); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+			return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 		}
 		if exists {
 			keepMtime(filepath.Join(target, filepath.FromSlash(f.Path)), dst, f.Data)
 		}
 	}
 	if err := syncDir(tmp); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	swapHook("before-swap")
 	if err := swap(tmp, target, exists); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWrite, err)
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	swapHook("after-swap")
 	_ = syncDir(parent)

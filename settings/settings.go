@@ -151,7 +151,7 @@ func ParseLayer(source string, data []byte) (Layer, error) {
 	}
 	l.Node = root
 	if err := strictDecode(data, new(Settings)); err != nil {
-		return Layer{}, fmt.Errorf("%s: %w: %v", source, ErrSettings, err)
+		return Layer{}, fmt.Errorf("%s: %w: %w", source, ErrSettings, err)
 	}
 	return l, nil
 }
@@ -160,7 +160,7 @@ func ParseLayer(source string, data []byte) (Layer, error) {
 func LoadValuesFile(path string) (Layer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Layer{}, fmt.Errorf("%w: %v", ErrSettings, err)
+		return Layer{}, fmt.Errorf("%w: %w", ErrSettings, err)
 	}
 	return ParseLayer(path, data)
 }
@@ -210,7 +210,7 @@ func ParseSet(arg string) (Layer, error) {
 	}
 	raw, err := yaml.Marshal(node)
 	if err != nil {
-		return Layer{}, fmt.Errorf("%s: %w: %v", src, ErrSettings, err)
+		return Layer{}, fmt.Errorf("%s: %w: %w", src, ErrSettings, err)
 	}
 	if err := strictDecode(raw, new(Settings)); err != nil {
 		return Layer{}, fmt.Errorf("%s: %w: %s: %q is not %s", src, ErrSettings, key, value, kindName(ft))
@@ -232,7 +232,7 @@ func Resolve(layers ...Layer) (Settings, error) {
 	}
 	var s Settings
 	if err := strictDecode(raw, &s); err != nil {
-		return Settings{}, fmt.Errorf("%w: %v", ErrSettings, err)
+		return Settings{}, fmt.Errorf("%w: %w", ErrSettings, err)
 	}
 	return s, nil
 }

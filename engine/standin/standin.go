@@ -106,7 +106,7 @@ func Rootfs(o Options) ([]byte, error) {
 	}
 	bin, err := os.ReadFile(bb)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBusybox, err)
+		return nil, fmt.Errorf("%w: %w", ErrBusybox, err)
 	}
 	if err := checkStatic(bb); err != nil {
 		return nil, err
@@ -180,7 +180,7 @@ func Rootfs(o Options) ([]byte, error) {
 func checkStatic(path string) error {
 	f, err := elf.Open(path)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrBusybox, path, err)
+		return fmt.Errorf("%w: %s: %w", ErrBusybox, path, err)
 	}
 	defer f.Close()
 	for _, p := range f.Progs {
@@ -194,7 +194,7 @@ func checkStatic(path string) error {
 func listApplets(bb string) ([]string, error) {
 	out, err := exec.Command(bb, "--list").Output()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s --list: %v", ErrBusybox, bb, err)
+		return nil, fmt.Errorf("%w: %s --list: %w", ErrBusybox, bb, err)
 	}
 	var applets []string
 	for _, l := range strings.Fields(string(out)) {
