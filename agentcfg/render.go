@@ -87,30 +87,6 @@ type element struct {
 	fields []item
 }
 
-// Render writes the group config for a format, validated against that
-// format's schema. Output is deterministic for a given input. The
-// sectioned schema is the reference template's; RenderReleases holds a
-// config to the exact releases it will run against.
-func Render(format Format, in Input) ([]byte, error) {
-	leg, err := schemaFor(Legacy)
-	if err != nil {
-		return nil, err
-	}
-	sec, err := schemaFor(Sectioned)
-	if err != nil {
-		return nil, err
-	}
-	out, err := render(format, leg, sec, in, "")
-	if err != nil {
-		return nil, err
-	}
-	// Our own output must pass the same check as anyone's.
-	if err := Validate(format, out); err != nil {
-		return nil, fmt.Errorf("agentcfg: rendered %v config is invalid (a bug): %w", format, err)
-	}
-	return out, nil
-}
-
 // render builds the document with sec as the v6.6+ key set; release names
 // that key set in errors ("" for the reference template).
 func render(format Format, leg, sec *schema.File, in Input, release string) ([]byte, error) {

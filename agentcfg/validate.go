@@ -38,15 +38,6 @@ func Validate(format Format, doc []byte) error {
 	return validateWith(s, format == Legacy, doc)
 }
 
-// ValidateNode is Validate for an already parsed document or its root.
-func ValidateNode(format Format, n *yaml.Node) error {
-	s, err := schemaFor(format)
-	if err != nil {
-		return err
-	}
-	return validateNode(s, format == Legacy, n)
-}
-
 func validateWith(s *schema.File, legacy bool, doc []byte) error {
 	dec := yaml.NewDecoder(bytes.NewReader(doc))
 	var n yaml.Node

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"path"
 	"strings"
 
@@ -170,6 +169,3 @@ func XML(file string, data []byte) (*Element, error) {
 	}
 	return root, nil
 }
-
-// ReadFile reads one file of the layout from fsys.
-func ReadFile(fsys fs.FS, name string) ([]byte, error) { return fs.ReadFile(fsys, name) }

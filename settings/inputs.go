@@ -96,19 +96,6 @@ func LookupProfile(name string) (*Profile, error) {
 	return nil, fmt.Errorf("%w %q (available: %s)", ErrUnknownProfile, name, strings.Join(names, ", "))
 }
 
-// Defaults returns the built-in default settings, before any profile.
-func Defaults() Settings {
-	l, err := ParseLayer("built-in defaults", defaultsYAML)
-	if err != nil {
-		panic("settings: embedded defaults.yaml: " + err.Error())
-	}
-	s, err := Resolve(l)
-	if err != nil {
-		panic("settings: embedded defaults.yaml: " + err.Error())
-	}
-	return s
-}
-
 // Inputs are what a user hands a render, before layering.
 type Inputs struct {
 	Profile     string   // default "bridge"

@@ -168,17 +168,6 @@ func ConsumersOf(file, groupConfigFormat string) []Consumer {
 	return out
 }
 
-// BindsOf lists the bind rows of one file.
-func BindsOf(file string) []Bind {
-	var out []Bind
-	for _, b := range Binds {
-		if b.File == file {
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
 // Wiring resolves every consumer row, keyed by ID: what templates print.
 // Rows sharing an ID dial the same listener the same way.
 func (t *Topology) Wiring() (map[string]Endpoint, error) {

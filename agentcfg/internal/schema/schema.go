@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 )
 
 // Types a Node can have. Section and Dict are containers; the rest are
@@ -130,9 +129,4 @@ func IsScalar(t string) bool {
 		return true
 	}
 	return false
-}
-
-// HasPrefixPath reports whether path is prefix or below it.
-func HasPrefixPath(path, prefix string) bool {
-	return path == prefix || strings.HasPrefix(path, prefix+".")
 }
