@@ -3,6 +3,7 @@ package helmexport
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -158,6 +159,7 @@ func TestRoundTrip(t *testing.T) {
 			checkServerConfig(t, res, dir, sec)
 			checkDatastores(t, res, d, sec, tc.storageClass)
 			checkInClusterAgent(t, res, d)
+			checkGrafana(t, d, helmtest.DeepFlowChart(t, d.Settings.Version), filepath.Join(out, ValuesFile), filepath.Join(out, SecretsFile))
 
 			agentChart := helmtest.AgentChart(t, d.Settings.Version)
 			ares, err := helmtest.Template(context.Background(), agentChart, AgentRelease, AgentNamespace, filepath.Join(out, AgentValuesFile))
@@ -420,6 +422,78 @@ func checkDatastores(t *testing.T, res *helmtest.Result, d *render.Deployment, s
 		np, _ := helmtest.Path(svc.Doc, "spec", "ports", 0, "nodePort")
 		if np != d.Settings.MySQL.Port {
 			t.Errorf("MySQL's node port %v, want mysql.port %d", np, d.Settings.MySQL.Port)
+		}
+	}
+}
+
+// checkGrafana: Grafana's chart is only stubbed here, so its images,
+// pull policies, port and credentials are read from the merged values the
+// way its templates join them (registry/repository:tag; the init
+// containers' strings with global.image.repository filled in).
+func checkGrafana(t *testing.T, d *render.Deployment, chart string, files ...string) {
+	t.Helper()
+	vals, err := helmtest.Values(chart, files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Settings
+	g := func(path ...any) any {
+		v, err := helmtest.Path(vals, append([]any{"grafana"}, path...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	global := str(t, vals, "global", "image", "repository")
+	globalPolicy := str(t, vals, "global", "image", "pullPolicy")
+	img := fmt.Sprintf("%v/%v:%v", g("image", "registry"), g("image", "repository"), g("image", "tag"))
+	if img != d.Images.Grafana {
+		t.Errorf("Grafana runs %s, want %s", img, d.Images.Grafana)
+	}
+	policy := pullAlways
+	if s.Offline {
+		policy = pullIfNotPresent
+	}
+	if g("image", "pullPolicy") != policy || globalPolicy != policy {
+		t.Errorf("Grafana pull policy %v, global %v, want %s", g("image", "pullPolicy"), globalPolicy, policy)
+	}
+	fill := strings.NewReplacer("{{ .Values.global.image.repository }}", global,
+		"{{ tpl .Values.global.image.pullPolicy . }}", globalPolicy)
+	want := map[string]string{"init-custom-plugins": d.Images.GrafanaInit, "init-grafana-ds-dh": d.Images.GrafanaInitDsDh}
+	inits := g("extraInitContainers").([]any)
+	if len(inits) != len(want) {
+		t.Fatalf("%d Grafana init containers, want %d", len(inits), len(want))
+	}
+	for _, c := range inits {
+		m := c.(map[string]any)
+		name, _ := m["name"].(string)
+		if got := fill.Replace(m["image"].(string)); got != want[name] {
+			t.Errorf("Grafana init container %s runs %s, want %s", name, got, want[name])
+		}
+		if got := fill.Replace(m["imagePullPolicy"].(string)); got != policy {
+			t.Errorf("Grafana init container %s pull policy %s, want %s", name, got, policy)
+		}
+		if mounts, _ := m["volumeMounts"].([]any); len(mounts) == 0 {
+			t.Errorf("Grafana init container %s lost its volume mounts", name)
+		}
+	}
+	if g("adminUser") != s.Grafana.AdminUser || g("adminPassword") != d.Secrets().Grafana {
+		t.Errorf("Grafana admin %v / %v, want the deployment's", g("adminUser"), g("adminPassword"))
+	}
+	if g("env", "TZ") != s.Timezone || str(t, vals, "global", "timezone") != s.Timezone {
+		t.Errorf("time zone %v / %v, want %s", g("env", "TZ"), str(t, vals, "global", "timezone"), s.Timezone)
+	}
+	np, err := helmtest.Path(vals, "grafana", "service", "nodePort")
+	if s.Grafana.Port >= NodePortMin && s.Grafana.Port <= NodePortMax {
+		if err != nil || fmt.Sprint(np) != fmt.Sprint(s.Grafana.Port) { // Helm reads numbers as float64
+			t.Errorf("Grafana node port %v (%v), want %d", np, err, s.Grafana.Port)
+		}
+	} else if err == nil {
+		t.Errorf("Grafana node port %v set though grafana.port %d is outside the node port range", np, s.Grafana.Port)
+	}
+	if s.Offline {
+		if g("grafana.ini", "analytics", "check_for_updates") != false {
+			t.Error("offline Grafana still checks for updates")
 		}
 	}
 }

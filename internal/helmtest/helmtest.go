@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/cli/values"
 	"helm.sh/helm/v3/pkg/getter"
 )
@@ -134,6 +135,26 @@ func Template(ctx context.Context, chartDir, release, namespace string, valueFil
 		return nil, err
 	}
 	return &Result{Objects: objs, Notes: rel.Info.Notes}, nil
+}
+
+// Values returns the chart's values with the files merged over them, as
+// its templates see them (maps merge, lists and scalars replace), for
+// values whose templates cannot be rendered here: Grafana's come from a
+// chart this harness only stubs.
+func Values(chartDir string, valueFiles ...string) (map[string]any, error) {
+	chrt, err := loader.Load(chartDir)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s: %w", chartDir, err)
+	}
+	vals, err := (&values.Options{ValueFiles: valueFiles}).MergeValues(getter.Providers{})
+	if err != nil {
+		return nil, err
+	}
+	merged, err := chartutil.CoalesceValues(chrt, vals)
+	if err != nil {
+		return nil, err
+	}
+	return merged.AsMap(), nil
 }
 
 // Parse splits a multi-document manifest and decodes every object.
