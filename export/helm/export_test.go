@@ -156,6 +156,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 			checkImages(t, res, d)
 			checkNodePorts(t, res, d)
+			checkNetwork(t, res, d)
 			checkServerConfig(t, res, dir, sec)
 			checkDatastores(t, res, d, sec, tc.storageClass)
 			checkInClusterAgent(t, res, d)
@@ -285,6 +286,30 @@ func checkNodePorts(t *testing.T, res *helmtest.Result, d *render.Deployment) {
 		}
 		if got[name] != want {
 			t.Errorf("deepflow-server service port %s: nodePort %d, want %d (all: %v)", name, got[name], want, got)
+		}
+	}
+}
+
+// checkNetwork: under host networking the server side runs on the node's
+// network and still resolves the chart's service names.
+func checkNetwork(t *testing.T, res *helmtest.Result, d *render.Deployment) {
+	t.Helper()
+	host := d.Settings.Network == render.Host
+	for _, w := range []struct{ kind, name string }{
+		{"Deployment", "deepflow-server"}, {"Deployment", "deepflow-app"}, {"Deployment", "deepflow-mysql"}, {"StatefulSet", "deepflow-clickhouse"},
+	} {
+		o := res.Get(w.kind, w.name)
+		if o == nil {
+			t.Fatalf("no %s %s", w.kind, w.name)
+		}
+		hn, _ := helmtest.Path(o.Doc, "spec", "template", "spec", "hostNetwork")
+		dns, _ := helmtest.Path(o.Doc, "spec", "template", "spec", "dnsPolicy")
+		wantDNS := "ClusterFirst"
+		if host {
+			wantDNS = "ClusterFirstWithHostNet"
+		}
+		if hn != host || dns != wantDNS {
+			t.Errorf("%s %s: hostNetwork %v, dnsPolicy %v; want %v, %s", w.kind, w.name, hn, dns, host, wantDNS)
 		}
 	}
 }
@@ -711,5 +736,27 @@ func TestWrite(t *testing.T) {
 		if !strings.Contains(string(e.File(SecretsFile).Data), pw) {
 			t.Errorf("%s lacks a password of the deployment", SecretsFile)
 		}
+	}
+}
+
+// A password the chart's templates cannot carry is named in HELM.md.
+func TestPasswordsTheChartCannotCarry(t *testing.T) {
+	in := render.Inputs{Profile: "bridge", NodeIP: nodeIP, Sets: []string{`clickhouse.password=a#b`, `mysql.password=q"x`}}
+	e, err := Prepare(context.Background(), Options{Render: render.Options{Inputs: in, Rand: seeded()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, u := range e.Unmapped {
+		if strings.HasSuffix(u.Setting, "password") {
+			got = append(got, u.Setting)
+		}
+	}
+	if want := []string{"mysql.password", "clickhouse.password"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("HELM.md names %v, want %v", got, want)
+	}
+	guide := string(e.File(GuideFile).Data)
+	if strings.Contains(guide, `q"x`) || strings.Contains(guide, "a#b") {
+		t.Error("HELM.md prints a password")
 	}
 }
