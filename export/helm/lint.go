@@ -226,3 +226,15 @@ func lineOf(data, match []byte) int {
 	}
 	return strings.Count(string(data[:i]), "\n") + 1
 }
+
+// IsValuesDir says whether dir holds an export's values files, so check
+// can tell it from a deployment directory.
+func IsValuesDir(dir string) bool {
+	for _, f := range []string{ValuesFile, SecretsFile, AgentValuesFile} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err == nil && chartLineRE.Match(firstLines(b, 3)) {
+			return true
+		}
+	}
+	return false
+}

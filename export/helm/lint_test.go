@@ -54,11 +54,17 @@ func TestLintValues(t *testing.T) {
 
 func TestLintDir(t *testing.T) {
 	dir := t.TempDir()
+	if IsValuesDir(dir) {
+		t.Error("an empty directory is taken for an export")
+	}
 	if _, err := Lint(dir); err == nil || !strings.Contains(err.Error(), "not an exported values directory") {
 		t.Errorf("empty directory: %v", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, SecretsFile), []byte("# chart: deepflow/deepflow 7.1.002\nglobal:\n  password:\n    mysql: x\n"), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	if !IsValuesDir(dir) {
+		t.Error("a directory holding values-secrets.yaml with its chart line is not taken for an export")
 	}
 	got, err := Lint(dir)
 	if err != nil {
