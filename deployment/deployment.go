@@ -110,3 +110,17 @@ func ReadManifest(dir string) (*Manifest, error) {
 	}
 	return &m, nil
 }
+
+// Secrets are the passwords of one deployment.
+type Secrets struct {
+	MySQL, ClickHouse, Grafana string
+}
+
+// SecretsFromEnv reads the passwords from .env's variables.
+func SecretsFromEnv(env map[string]string) Secrets {
+	v := topology.Vars
+	return Secrets{MySQL: env[v.MySQLPassword], ClickHouse: env[v.ClickHousePassword], Grafana: env[v.GrafanaPass]}
+}
+
+// Secrets returns the passwords the deployment's .env holds.
+func (d *Deployment) Secrets() Secrets { return SecretsFromEnv(d.Env) }

@@ -7,14 +7,13 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 	"github.com/deepflow-compose/deepflow-compose/catalog"
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // Secrets are the resolved passwords of one render.
-type Secrets struct {
-	MySQL, ClickHouse, Grafana string
-}
+type Secrets = deployment.Secrets
 
 // Paths are the host directories the stack keeps its data in.
 type Paths struct {

@@ -3,27 +3,20 @@ package render
 import (
 	"fmt"
 
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
-// Secrets returns the passwords the deployment's .env holds.
-func (d *Deployment) Secrets() Secrets {
-	return secretsFromEnv(d.Env)
-}
-
 // Secrets returns the passwords this plan writes to .env.
-func (p *Plan) Secrets() (Secrets, error) {
-	f := p.File(layout.Env)
+func (p *Plan) Secrets() (deployment.Secrets, error) {
+	f := p.File(topology.Env)
 	if f == nil {
-		return Secrets{}, fmt.Errorf("%s is not part of this render", layout.Env)
+		return deployment.Secrets{}, fmt.Errorf("%s is not part of this render", topology.Env)
 	}
 	env, err := layout.ReadEnv(f.Data)
 	if err != nil {
-		return Secrets{}, err
+		return deployment.Secrets{}, err
 	}
-	return secretsFromEnv(env), nil
-}
-
-func secretsFromEnv(env map[string]string) Secrets {
-	return Secrets{MySQL: env[envNames.MySQLPassword], ClickHouse: env[envNames.ClickHousePassword], Grafana: env[envNames.GrafanaPass]}
+	return deployment.SecretsFromEnv(env), nil
 }

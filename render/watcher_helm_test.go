@@ -7,7 +7,8 @@ import (
 	"testing"
 
 	"github.com/deepflow-compose/deepflow-compose/internal/helmtest"
-	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // agent/values-watcher.yaml, given to DeepFlow's own deepflow-agent chart,
@@ -16,9 +17,9 @@ func TestValuesWatcherWithTheAgentChart(t *testing.T) {
 	for _, v := range []string{"v6.6", "v7.0", "v7.1"} {
 		t.Run(v, func(t *testing.T) {
 			chart := helmtest.AgentChart(t, v)
-			p := prepare(t, Inputs{Profile: "process-agent", Version: v, Sets: []string{
+			p := prepare(t, settings.Inputs{Profile: "process-agent", Version: v, Sets: []string{
 				"agent.kubernetes.clusterName=k8s-east", "agent.kubernetes.clusterID=d-J8Uv7wE0EC", "agent.groupID=g-TE8la86jlZ"}}, "x")
-			f := p.File(layout.AgentWatcherValues)
+			f := p.File(topology.AgentWatcherValues)
 			if f == nil {
 				t.Fatal("no agent/values-watcher.yaml")
 			}

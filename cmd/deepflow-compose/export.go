@@ -96,4 +96,3 @@ func printExport(w io.Writer, e *helmexport.Export) {
 		len(e.Unmapped), helmexport.GuideFile, filepath.Join(e.OutDir, helmexport.GuideFile))
 }
 
-func init() { rootCmd.AddCommand(newExportCmd()) }

@@ -9,10 +9,10 @@ import (
 
 func TestExportHelmCLI(t *testing.T) {
 	dir := t.TempDir()
-	if _, errOut, code := run(t, dir, "render", "--profile", "process-agent", "--node-ip", "192.0.2.10", "--version", "v7.0", "-o", "deepflow"); code != 0 {
+	if _, errOut, code := runBinary(t, dir, "render", "--profile", "process-agent", "--node-ip", "192.0.2.10", "--version", "v7.0", "-o", "deepflow"); code != 0 {
 		t.Fatalf("render exited %d: %s", code, errOut)
 	}
-	out, errOut, code := run(t, dir, "export", "helm", "deepflow")
+	out, errOut, code := runBinary(t, dir, "export", "helm", "deepflow")
 	if code != 0 {
 		t.Fatalf("export exited %d: %s", code, errOut)
 	}
@@ -38,7 +38,7 @@ func TestExportHelmCLI(t *testing.T) {
 		{[]string{"export", "helm", "--node-ip", "192.0.2.10", "--version", "v6.5", "-o", "old"}, 1,
 			"Error: no DeepFlow Helm chart for this version v6.5 (DeepFlow publishes charts for v6.6, v7.0, v7.1)\n"},
 	} {
-		_, errOut, code := run(t, dir, tc.args...)
+		_, errOut, code := runBinary(t, dir, tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.msg) {
 			t.Errorf("%v: exit %d, %q; want %d, %q", tc.args, code, errOut, tc.code, tc.msg)
 		}

@@ -11,8 +11,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/internal/helmtest"
-	"github.com/deepflow-compose/deepflow-compose/render"
 )
 
 var update = flag.Bool("update", false, "rewrite the key files and golden files")
@@ -113,7 +113,7 @@ func TestChartFacts(t *testing.T) {
 			}
 		}
 		// The catalog pins the images this chart's values pin.
-		r, err := render.LookupRelease(v)
+		r, err := catalog.Lookup(v)
 		if err != nil {
 			t.Fatal(err)
 		}

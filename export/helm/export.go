@@ -17,8 +17,11 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/catalog"
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // The files an export writes.
@@ -100,10 +103,10 @@ var ErrHandEdits = errors.New("files changed by hand since the last render")
 type source struct {
 	name       string
 	profile    string
-	s          *render.Settings
-	t          *render.Topology
-	images     render.Images
-	sec        render.Secrets
+	s          *settings.Settings
+	t          *topology.Topology
+	images     catalog.Images
+	sec        deployment.Secrets
 	serverYAML []byte
 	grafanaINI []byte
 	generated  []string
@@ -152,11 +155,11 @@ func Run(ctx context.Context, o Options) (*Export, error) {
 // fromDir reads a rendered directory the way up and images do, after
 // making sure its files are still the ones render wrote.
 func fromDir(dir string) (*source, error) {
-	d, err := render.Load(dir)
+	d, err := deployment.Load(dir)
 	if err != nil {
 		return nil, err
 	}
-	m, err := render.ReadManifest(dir)
+	m, err := deployment.ReadManifest(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +186,7 @@ func fromDir(dir string) (*source, error) {
 	if len(edited) > 0 {
 		return nil, fmt.Errorf("%w in %s: %s; the export reads the settings recorded in %s, so these edits would not reach the chart values. "+
 			"Put them in settings and render again (`deepflow-compose diff` shows what render would change), then export",
-			ErrHandEdits, dir, strings.Join(edited, ", "), render.ManifestName)
+			ErrHandEdits, dir, strings.Join(edited, ", "), deployment.ManifestName)
 	}
 	read := func(p string) ([]byte, error) {
 		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
@@ -193,10 +196,10 @@ func fromDir(dir string) (*source, error) {
 		return b, nil
 	}
 	src := &source{name: dir, profile: d.Profile, s: d.Settings, t: d.Topology, images: d.Images, sec: d.Secrets()}
-	if src.serverYAML, err = read(layout.ServerYAML); err != nil {
+	if src.serverYAML, err = read(topology.ServerYAML); err != nil {
 		return nil, err
 	}
-	if src.grafanaINI, err = read(layout.GrafanaINI); err != nil {
+	if src.grafanaINI, err = read(topology.GrafanaINI); err != nil {
 		return nil, err
 	}
 	return src, nil
@@ -216,7 +219,7 @@ func fromInputs(ctx context.Context, ro render.Options) (*source, error) {
 	for _, f := range []struct {
 		path string
 		dst  *[]byte
-	}{{layout.ServerYAML, &src.serverYAML}, {layout.GrafanaINI, &src.grafanaINI}} {
+	}{{topology.ServerYAML, &src.serverYAML}, {topology.GrafanaINI, &src.grafanaINI}} {
 		rf := p.File(f.path)
 		if rf == nil {
 			return nil, fmt.Errorf("render wrote no %s", f.path)

@@ -14,9 +14,11 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/internal/helmtest"
-	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 const nodeIP = "192.0.2.10"
@@ -29,7 +31,7 @@ func seeded() *rand.ChaCha8 {
 
 type exportCase struct {
 	name         string
-	in           render.Inputs
+	in           settings.Inputs
 	storageClass string
 }
 
@@ -39,18 +41,18 @@ func exportCases() []exportCase {
 	var out []exportCase
 	for _, v := range ChartVersions() {
 		for _, p := range []string{"bridge", "host-network", "process-agent"} {
-			out = append(out, exportCase{name: p + "-" + v, in: render.Inputs{Profile: p, Version: v}})
+			out = append(out, exportCase{name: p + "-" + v, in: settings.Inputs{Profile: p, Version: v}})
 		}
 	}
 	out = append(out,
-		exportCase{name: "offline-mirror-v7.1", in: render.Inputs{Profile: "host-network", Version: "v7.1", Sets: []string{
+		exportCase{name: "offline-mirror-v7.1", in: settings.Inputs{Profile: "host-network", Version: "v7.1", Sets: []string{
 			"offline=true", "registry=harbor.local/deepflow", "images.agent=harbor.local/agents/deepflow-agent:v7.1.2",
 			"images.grafanaInit=harbor.local/grafana/deepflowio-init-grafana:v7.1.9", "timezone=Europe/Berlin",
 			"agent.subnets=[100.42.32.0/24]", "agent.groupID=g-TE8la86jlZ"}}},
-		exportCase{name: "kubernetes-process-v7.0", in: render.Inputs{Profile: "process-agent", Version: "v7.0", Sets: []string{
+		exportCase{name: "kubernetes-process-v7.0", in: settings.Inputs{Profile: "process-agent", Version: "v7.0", Sets: []string{
 			"agent.kubernetes.clusterName=k8s-east", "agent.kubernetes.clusterID=d-J8Uv7wE0EC", "agent.groupID=g-TE8la86jlZ",
 			"agent.controllerPort=31035"}}},
-		exportCase{name: "exposed-storage-class-v6.6", storageClass: "fast-ssd", in: render.Inputs{Profile: "bridge", Version: "v6.6", Sets: []string{
+		exportCase{name: "exposed-storage-class-v6.6", storageClass: "fast-ssd", in: settings.Inputs{Profile: "bridge", Version: "v6.6", Sets: []string{
 			"expose.datastores=true", "mysql.port=30131", "grafana.port=30300", "clickhouse.tcpPort=31900",
 			"images.mysql=mirror.local/mysql@sha256:" + strings.Repeat("ab", 32)}}},
 	)
@@ -59,7 +61,7 @@ func exportCases() []exportCase {
 
 // renderDir renders the case into a directory named deepflow, the way
 // `render -o deepflow` does.
-func renderDir(t *testing.T, in render.Inputs) string {
+func renderDir(t *testing.T, in settings.Inputs) string {
 	t.Helper()
 	in.NodeIP = nodeIP
 	dir := filepath.Join(t.TempDir(), "deepflow")
@@ -131,7 +133,7 @@ func TestRoundTrip(t *testing.T) {
 	for _, tc := range exportCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := renderDir(t, tc.in)
-			d, err := render.Load(dir)
+			d, err := deployment.Load(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +186,7 @@ func str(t *testing.T, doc any, path ...any) string {
 
 // checkImages: every container of every workload runs the deployment's
 // image for it, with the pull policy its offline setting asks for.
-func checkImages(t *testing.T, res *helmtest.Result, d *render.Deployment) {
+func checkImages(t *testing.T, res *helmtest.Result, d *deployment.Deployment) {
 	t.Helper()
 	want := map[string]string{ // workload/container → image
 		"Deployment/deepflow-server/deepflow-server": d.Images.Server,
@@ -254,7 +256,7 @@ func names(res *helmtest.Result) []string {
 
 // checkNodePorts: the server's NodePorts are the deployment's external
 // ports, or the bridge profile's where Kubernetes cannot allocate those.
-func checkNodePorts(t *testing.T, res *helmtest.Result, d *render.Deployment) {
+func checkNodePorts(t *testing.T, res *helmtest.Result, d *deployment.Deployment) {
 	t.Helper()
 	svc := res.Get("Service", "deepflow-server")
 	if svc == nil {
@@ -269,19 +271,16 @@ func checkNodePorts(t *testing.T, res *helmtest.Result, d *render.Deployment) {
 		}
 	}
 	bs := *d.Settings
-	bs.Network = render.Bridge
-	bt, err := render.NewTopology(&bs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, l := range map[string]string{"health-check": render.LController, "grpc-30035": render.LGRPC, "ingester-30033": render.LIngester} {
-		ex, err := d.Topology.External(&d.Topology.Server, l)
+	bs.Network = settings.Bridge
+	bt := topology.Resolve(topology.SpecFor(&bs))
+	for name, l := range map[string]topology.Name{"health-check": topology.Controller, "grpc-30035": topology.GRPC, "ingester-30033": topology.Ingester} {
+		ex, err := d.Topology.External(l)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := ex.Port
 		if want < NodePortMin {
-			bex, _ := bt.External(&bt.Server, l)
+			bex, _ := bt.External(l)
 			want = bex.Port
 		}
 		if got[name] != want {
@@ -292,9 +291,9 @@ func checkNodePorts(t *testing.T, res *helmtest.Result, d *render.Deployment) {
 
 // checkNetwork: under host networking the server side runs on the node's
 // network and still resolves the chart's service names.
-func checkNetwork(t *testing.T, res *helmtest.Result, d *render.Deployment) {
+func checkNetwork(t *testing.T, res *helmtest.Result, d *deployment.Deployment) {
 	t.Helper()
-	host := d.Settings.Network == render.Host
+	host := d.Settings.Network == settings.Host
 	for _, w := range []struct{ kind, name string }{
 		{"Deployment", "deepflow-server"}, {"Deployment", "deepflow-app"}, {"Deployment", "deepflow-mysql"}, {"StatefulSet", "deepflow-clickhouse"},
 	} {
@@ -328,10 +327,10 @@ func serverYAML(t *testing.T, res *helmtest.Result) map[string]any {
 	return out
 }
 
-func checkServerConfig(t *testing.T, res *helmtest.Result, dir string, sec render.Secrets) {
+func checkServerConfig(t *testing.T, res *helmtest.Result, dir string, sec deployment.Secrets) {
 	t.Helper()
 	sy := serverYAML(t, res)
-	rendered, err := os.ReadFile(filepath.Join(dir, layout.ServerYAML))
+	rendered, err := os.ReadFile(filepath.Join(dir, topology.ServerYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +369,7 @@ func checkServerConfig(t *testing.T, res *helmtest.Result, dir string, sec rende
 	}
 }
 
-func checkDatastores(t *testing.T, res *helmtest.Result, d *render.Deployment, sec render.Secrets, storageClass string) {
+func checkDatastores(t *testing.T, res *helmtest.Result, d *deployment.Deployment, sec deployment.Secrets, storageClass string) {
 	t.Helper()
 	my := res.Get("Deployment", "deepflow-mysql")
 	if my == nil {
@@ -455,7 +454,7 @@ func checkDatastores(t *testing.T, res *helmtest.Result, d *render.Deployment, s
 // pull policies, port and credentials are read from the merged values the
 // way its templates join them (registry/repository:tag; the init
 // containers' strings with global.image.repository filled in).
-func checkGrafana(t *testing.T, d *render.Deployment, chart string, files ...string) {
+func checkGrafana(t *testing.T, d *deployment.Deployment, chart string, files ...string) {
 	t.Helper()
 	vals, err := helmtest.Values(chart, files...)
 	if err != nil {
@@ -537,7 +536,7 @@ func agentConfig(t *testing.T, res *helmtest.Result) map[string]any {
 }
 
 // checkIdentity: group and cluster reach the agent's own config.
-func checkIdentity(t *testing.T, cfg map[string]any, s *render.Settings) {
+func checkIdentity(t *testing.T, cfg map[string]any, s *settings.Settings) {
 	t.Helper()
 	for key, want := range map[string]string{
 		"vtap-group-id-request":   s.Agent.GroupID,
@@ -551,9 +550,9 @@ func checkIdentity(t *testing.T, cfg map[string]any, s *render.Settings) {
 	}
 }
 
-func checkWorkloads(t *testing.T, res *helmtest.Result, s *render.Settings) {
+func checkWorkloads(t *testing.T, res *helmtest.Result, s *settings.Settings) {
 	t.Helper()
-	watcher := s.Agent.Mode == render.AgentProcess && s.Agent.Kubernetes.ClusterName != ""
+	watcher := s.Agent.Mode == settings.AgentProcess && s.Agent.Kubernetes.ClusterName != ""
 	if got := len(res.Kind("DaemonSet")) > 0; got == watcher {
 		t.Errorf("agent DaemonSet present: %v, want %v", got, !watcher)
 	}
@@ -569,7 +568,7 @@ func checkWorkloads(t *testing.T, res *helmtest.Result, s *render.Settings) {
 }
 
 // The agents of the chart's own cluster report to its server service.
-func checkInClusterAgent(t *testing.T, res *helmtest.Result, d *render.Deployment) {
+func checkInClusterAgent(t *testing.T, res *helmtest.Result, d *deployment.Deployment) {
 	t.Helper()
 	cfg := agentConfig(t, res)
 	if got := cfg["controller-ips"]; !reflect.DeepEqual(got, []any{"deepflow-server"}) {
@@ -580,7 +579,7 @@ func checkInClusterAgent(t *testing.T, res *helmtest.Result, d *render.Deploymen
 }
 
 // A cluster's agents from values-agent.yaml report to the compose server.
-func checkStandaloneAgent(t *testing.T, res *helmtest.Result, d *render.Deployment) {
+func checkStandaloneAgent(t *testing.T, res *helmtest.Result, d *deployment.Deployment) {
 	t.Helper()
 	cfg := agentConfig(t, res)
 	want := d.Topology.AgentPorts().Controller
@@ -615,16 +614,16 @@ func TestBadInput(t *testing.T) {
 	ctx := context.Background()
 	empty := t.TempDir()
 	_, err := Prepare(ctx, Options{Dir: empty, OutDir: t.TempDir()})
-	if !errors.Is(err, render.ErrNotRendered) {
+	if !errors.Is(err, deployment.ErrNotRendered) {
 		t.Errorf("never rendered: %v, want ErrNotRendered", err)
 	}
-	_, renderErr := render.Load(empty)
+	_, renderErr := deployment.Load(empty)
 	if err == nil || renderErr == nil || err.Error() != renderErr.Error() {
 		t.Errorf("export says %v, render's Load says %v", err, renderErr)
 	}
 
-	dir := renderDir(t, render.Inputs{Profile: "bridge", Version: "v7.1"})
-	path := filepath.Join(dir, layout.ServerYAML)
+	dir := renderDir(t, settings.Inputs{Profile: "bridge", Version: "v7.1"})
+	path := filepath.Join(dir, topology.ServerYAML)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -632,32 +631,32 @@ func TestBadInput(t *testing.T) {
 	if err := os.WriteFile(path, append(b, "# tuned by hand\n"...), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(filepath.Join(dir, layout.AppYAML)); err != nil {
+	if err := os.Remove(filepath.Join(dir, topology.AppYAML)); err != nil {
 		t.Fatal(err)
 	}
 	_, err = Prepare(ctx, Options{Dir: dir, OutDir: t.TempDir()})
-	want := "files changed by hand since the last render in " + dir + ": " + layout.AppYAML + " (removed since the last render), " +
-		layout.ServerYAML + " (changed by hand since the last render); the export reads the settings recorded in .deepflow-compose.json, " +
+	want := "files changed by hand since the last render in " + dir + ": " + topology.AppYAML + " (removed since the last render), " +
+		topology.ServerYAML + " (changed by hand since the last render); the export reads the settings recorded in .deepflow-compose.json, " +
 		"so these edits would not reach the chart values. Put them in settings and render again (`deepflow-compose diff` shows what render would change), then export"
 	if !errors.Is(err, ErrHandEdits) || err.Error() != want {
 		t.Errorf("hand edits:\n got %v\nwant %s", err, want)
 	}
 
-	old := renderDir(t, render.Inputs{Profile: "bridge", Version: "v6.5"})
+	old := renderDir(t, settings.Inputs{Profile: "bridge", Version: "v6.5"})
 	_, err = Prepare(ctx, Options{Dir: old, OutDir: t.TempDir()})
 	if want := "no DeepFlow Helm chart for this version v6.5 (DeepFlow publishes charts for v6.6, v7.0, v7.1)"; !errors.Is(err, ErrUnsupportedVersion) || err.Error() != want {
 		t.Errorf("v6.5: %v, want %s", err, want)
 	}
 
-	_, err = Prepare(ctx, Options{Render: render.Options{Inputs: render.Inputs{Profile: "bridge", NodeIP: nodeIP, Sets: []string{"mysql.prot=1"}}}})
-	if !errors.Is(err, render.ErrSettings) || !strings.Contains(err.Error(), `unknown key "mysql.prot"`) {
+	_, err = Prepare(ctx, Options{Render: render.Options{Inputs: settings.Inputs{Profile: "bridge", NodeIP: nodeIP, Sets: []string{"mysql.prot=1"}}}})
+	if !errors.Is(err, settings.ErrSettings) || !strings.Contains(err.Error(), `unknown key "mysql.prot"`) {
 		t.Errorf("bad --set: %v", err)
 	}
 }
 
 // Render inputs export the same files as the directory they render.
 func TestFromInputsMatchesDir(t *testing.T) {
-	in := render.Inputs{Profile: "process-agent", Version: "v7.1", NodeIP: nodeIP, Sets: []string{"agent.subnets=[10.9.0.0/16]",
+	in := settings.Inputs{Profile: "process-agent", Version: "v7.1", NodeIP: nodeIP, Sets: []string{"agent.subnets=[10.9.0.0/16]",
 		"mysql.password=m-secret", "clickhouse.password=c-secret", "grafana.adminPassword=g-secret"}}
 	e, err := Prepare(context.Background(), Options{Render: render.Options{Inputs: in}})
 	if err != nil {
@@ -687,7 +686,7 @@ func TestFromInputsMatchesDir(t *testing.T) {
 
 // Write refuses files it did not write and keeps the secrets private.
 func TestWrite(t *testing.T) {
-	dir := renderDir(t, render.Inputs{Profile: "bridge", Version: "v7.1"})
+	dir := renderDir(t, settings.Inputs{Profile: "bridge", Version: "v7.1"})
 	out := t.TempDir()
 	if err := os.WriteFile(filepath.Join(out, ValuesFile), []byte("global: {}\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -720,7 +719,7 @@ func TestWrite(t *testing.T) {
 	if e.File(SecretsFile).Mode != 0o600 {
 		t.Errorf("%s is not 0600", SecretsFile)
 	}
-	d, err := render.Load(dir)
+	d, err := deployment.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -741,7 +740,7 @@ func TestWrite(t *testing.T) {
 
 // A password the chart's templates cannot carry is named in HELM.md.
 func TestPasswordsTheChartCannotCarry(t *testing.T) {
-	in := render.Inputs{Profile: "bridge", NodeIP: nodeIP, Sets: []string{`clickhouse.password=a#b`, `mysql.password=q"x`}}
+	in := settings.Inputs{Profile: "bridge", NodeIP: nodeIP, Sets: []string{`clickhouse.password=a#b`, `mysql.password=q"x`}}
 	e, err := Prepare(context.Background(), Options{Render: render.Options{Inputs: in, Rand: seeded()}})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // Pull policies: offline hosts use what is already on the node.
@@ -28,7 +30,7 @@ type builder struct {
 
 	values, secrets, agent *tree
 	// agentController is how agents outside the stack reach the server.
-	agentController render.Endpoint
+	agentController topology.Endpoint
 	// deployComponent is the agent chart's workload choice.
 	deployComponent []string
 	// chrony and localIPRanges are what the rendered server.yaml sets.
@@ -52,16 +54,13 @@ func (b *builder) build() error {
 		return err
 	}
 	s, t := b.src.s, b.src.t
-	ac, err := t.External(&t.Server, render.LGRPC)
+	ac, err := t.ForAgent(topology.GRPC)
 	if err != nil {
 		return err
 	}
-	if s.Agent.ControllerPort != 0 {
-		ac.Port = s.Agent.ControllerPort
-	}
 	b.agentController = ac
 	b.deployComponent = []string{"daemonset"}
-	if s.Agent.Mode == render.AgentProcess && s.Agent.Kubernetes.ClusterName != "" {
+	if s.Agent.Mode == settings.AgentProcess && s.Agent.Kubernetes.ClusterName != "" {
 		// Kubernetes process mode: nodes run agents as processes, the
 		// cluster only one agent that watches its API.
 		b.deployComponent = []string{"watcher"}
@@ -115,7 +114,7 @@ func (b *builder) sourceName() string {
 // readRendered takes what render resolved into server.yaml and
 // grafana.ini, so the chart gets the same values, not a second guess.
 func (b *builder) readRendered() error {
-	n, err := layout.YAML(layout.ServerYAML, b.src.serverYAML)
+	n, err := layout.YAML(topology.ServerYAML, b.src.serverYAML)
 	if err != nil {
 		return err
 	}
@@ -124,13 +123,13 @@ func (b *builder) readRendered() error {
 	}
 	if r := layout.Get(n, "controller.genesis.local_ip_ranges"); r != nil {
 		if r.Kind != yaml.SequenceNode {
-			return fmt.Errorf("%s: controller.genesis.local_ip_ranges is not a list", layout.ServerYAML)
+			return fmt.Errorf("%s: controller.genesis.local_ip_ranges is not a list", topology.ServerYAML)
 		}
 		for _, c := range r.Content {
 			b.localIPRanges = append(b.localIPRanges, c.Value)
 		}
 	}
-	ini, err := layout.INI(layout.GrafanaINI, b.src.grafanaINI)
+	ini, err := layout.INI(topology.GrafanaINI, b.src.grafanaINI)
 	if err != nil {
 		return err
 	}
@@ -175,7 +174,7 @@ func (b *builder) image(ref string, policyLiteral bool, path ...string) {
 
 func (b *builder) buildValues() error {
 	s, t, im, v := b.src.s, b.src.t, b.src.images, b.values
-	host := s.Network == render.Host
+	host := s.Network == settings.Host
 
 	v.set(s.Registry, "global", "image", "repository")
 	if s.Offline {
@@ -195,27 +194,28 @@ func (b *builder) buildValues() error {
 	// only from its node port range; ports outside it (host networking's
 	// 20417/20035/20033) keep the bridge profile's, and the pods, on the
 	// node's network, still listen on the deployment's own.
-	var bridge *render.Topology
+	var bridge *topology.Topology
 	if host {
 		bs := *s
-		bs.Network = render.Bridge
-		var err error
-		if bridge, err = render.NewTopology(&bs); err != nil {
-			return err
-		}
+		bs.Network = settings.Bridge
+		bridge = topology.Resolve(topology.SpecFor(&bs))
 	}
-	for _, np := range []struct{ key, listener, what string }{
-		{"deepflowServerhealthCheck", render.LController, "controller API (deepflow-ctl)"},
-		{"deepflowServerGrpc", render.LGRPC, "controller gRPC (agents register)"},
-		{"deepflowServerIngester", render.LIngester, "ingester (agents send data)"},
+	for _, np := range []struct {
+		key      string
+		listener topology.Name
+		what     string
+	}{
+		{"deepflowServerhealthCheck", topology.Controller, "controller API (deepflow-ctl)"},
+		{"deepflowServerGrpc", topology.GRPC, "controller gRPC (agents register)"},
+		{"deepflowServerIngester", topology.Ingester, "ingester (agents send data)"},
 	} {
-		ex, err := t.External(&t.Server, np.listener)
+		ex, err := t.External(np.listener)
 		if err != nil {
 			return err
 		}
 		port := ex.Port
 		if !nodePortOK(port) && bridge != nil {
-			bex, err := bridge.External(&bridge.Server, np.listener)
+			bex, err := bridge.External(np.listener)
 			if err != nil {
 				return err
 			}
@@ -453,7 +453,7 @@ func (b *builder) listUnmapped() {
 	if s.Agent.IngesterPort != 0 {
 		b.unmapped("agent.ingesterPort", strconv.Itoa(s.Agent.IngesterPort), "no chart key: agents learn the ingester port from the agent-group-config (agent/agent-group-config.yaml).")
 	}
-	if s.Agent.Mode == render.AgentProcess && s.Agent.Kubernetes.ClusterName == "" {
+	if s.Agent.Mode == settings.AgentProcess && s.Agent.Kubernetes.ClusterName == "" {
 		b.unmapped("agent.mode", s.Agent.Mode, "no chart key: process agents on hosts outside the cluster keep using the deployment's agent/ files; the cluster runs the DaemonSet.")
 	}
 	for _, p := range []struct{ key, v string }{
