@@ -1,0 +1,92 @@
+// Command apistandin serves the apitest STAND-IN of deepflow-server's
+// controller HTTP API on one port, for the stand-in deepflow-server image.
+// It is not DeepFlow. Group configs are checked with agentcfg's schema, so
+// a config the real server would refuse is refused here too.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/deepflow-compose/deepflow-compose/agentcfg"
+	"github.com/deepflow-compose/deepflow-compose/api/apitest"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "apistandin:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("apistandin", flag.ContinueOnError)
+	listen := fs.String("listen", ":20417", "address to serve the stand-in controller API on")
+	notReady := fs.Int("not-ready", 3, "health probes answered 503 before ready; negative: never ready")
+	stage := fs.String("stage", "", "pin the start-up stage shown while not ready")
+	legacy := fs.Bool("legacy", false, "act as a server older than v6.6.9 (legacy group-config API only)")
+	state := fs.String("state", "", "JSON file to seed the state from and keep it in across restarts")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	srv := apitest.New(apitest.Options{
+		NotReady:             *notReady,
+		Stage:                *stage,
+		Legacy:               *legacy,
+		ValidateConfig:       func(b []byte) error { return agentcfg.Validate(agentcfg.Sectioned, b) },
+		ValidateLegacyConfig: func(b []byte) error { return agentcfg.Validate(agentcfg.Legacy, b) },
+	})
+	if *state != "" {
+		b, err := os.ReadFile(*state)
+		switch {
+		case err == nil:
+			var st apitest.State
+			if err := json.Unmarshal(b, &st); err != nil {
+				return fmt.Errorf("%s: %w", *state, err)
+			}
+			srv.Restore(st)
+		case !errors.Is(err, os.ErrNotExist):
+			return err
+		}
+		srv.OnChange(func(st apitest.State) {
+			if err := save(*state, st); err != nil {
+				fmt.Fprintln(os.Stderr, "apistandin: saving state:", err)
+			}
+		})
+	}
+	fmt.Fprintf(os.Stderr, "apistandin: deepflow-server controller API STAND-IN (not DeepFlow) on %s\n", *listen)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Deepflow-Compose-Standin", "true")
+		srv.ServeHTTP(w, r)
+	})
+	s := &http.Server{Addr: *listen, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return s.ListenAndServe()
+}
+
+// save writes atomically so a restart never reads half a file.
+func save(path string, st apitest.State) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".apistandin-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
