@@ -426,6 +426,9 @@ func TestSemanticDiff(t *testing.T) {
 		{"a: 1\nb: x\n", "a: 1\n", true, nil},
 		{"", "a: {}\n", false, []string{"+ a: {}"}},
 		{"a: true\n", "a: 'true'\n", false, []string{`~ a: true → "true"`}},
+		{"a: &x {b: 1}\nc: *x\n", "a: {b: 1}\nc: {b: 1}\n", false, nil},
+		{"base: &b {x: 1, y: 1}\nd: {<<: *b, y: 2}\n", "base: {x: 1, y: 1}\nd: {x: 1, y: 2}\n", false, nil},
+		{"a: [&v 1, *v]\n", "a: [1, 1]\n", false, nil},
 	} {
 		cs, err := SemanticDiff([]byte(tc.have), []byte(tc.want), tc.only)
 		if err != nil {

@@ -63,79 +63,195 @@ func SemanticDiff(have, want []byte, onlyWanted bool) ([]Change, error) {
 	return out, nil
 }
 
-// flatten maps every leaf's dotted path to its JSON rendering.
-func flatten(doc []byte) (map[string]string, error) {
-	var v any
-	if err := yaml.Unmarshal(doc, &v); err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	var walk func(prefix string, v any) error
-	walk = func(prefix string, v any) error {
-		if m, ok := v.(map[string]any); ok && len(m) > 0 {
-			for k, sub := range m {
-				p := k
-				if prefix != "" {
-					p = prefix + "." + k
-				}
-				if err := walk(p, sub); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		if prefix == "" {
-			if v == nil {
-				return nil
-			}
-			if _, ok := v.(map[string]any); ok {
-				return nil
-			}
-			return fmt.Errorf("not a mapping")
-		}
-		b, err := json.Marshal(normalize(v))
-		if err != nil {
-			return fmt.Errorf("%s: %w", prefix, err)
-		}
-		out[prefix] = string(b)
-		return nil
-	}
-	if err := walk("", v); err != nil {
-		return nil, err
-	}
-	return out, nil
+// maxVisits bounds the values flatten visits (agent group configs have a
+// few hundred); maxDepth bounds nesting. Aliases can make a small document
+// exponentially wide, so the YAML is walked as nodes, never expanded whole.
+const (
+	maxVisits = 1 << 16
+	maxDepth  = 64
+)
+
+type walker struct {
+	visits int
+	out    map[string]string
 }
 
-// normalize makes YAML's map[any]any (non-string keys) JSON-encodable and
-// integral floats equal to ints.
-func normalize(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		m := map[string]any{}
-		for k, x := range t {
-			m[k] = normalize(x)
-		}
-		return m
-	case map[any]any:
-		m := map[string]any{}
-		for k, x := range t {
-			m[fmt.Sprint(k)] = normalize(x)
-		}
-		return m
-	case []any:
-		out := make([]any, len(t))
-		for i, x := range t {
-			out[i] = normalize(x)
-		}
-		return out
-	case float64:
-		if t == float64(int64(t)) {
-			return int64(t)
-		}
-	case int:
-		return int64(t)
+func (w *walker) visit(depth int) error {
+	if w.visits++; w.visits > maxVisits {
+		return fmt.Errorf("more than %d values", maxVisits)
 	}
-	return v
+	if depth > maxDepth {
+		return fmt.Errorf("nested deeper than %d", maxDepth)
+	}
+	return nil
+}
+
+// flatten maps every leaf's dotted path to its JSON rendering.
+func flatten(doc []byte) (map[string]string, error) {
+	var n yaml.Node
+	if err := yaml.Unmarshal(doc, &n); err != nil {
+		return nil, err
+	}
+	w := &walker{out: map[string]string{}}
+	root := &n
+	if root.Kind == 0 {
+		return w.out, nil // an empty document
+	}
+	if root.Kind == yaml.DocumentNode {
+		if len(root.Content) == 0 {
+			return w.out, nil
+		}
+		root = root.Content[0]
+	}
+	root = deref(root)
+	switch {
+	case root.Kind == yaml.ScalarNode && root.Tag == "!!null":
+		return w.out, nil
+	case root.Kind != yaml.MappingNode:
+		return nil, fmt.Errorf("not a mapping")
+	}
+	if err := w.walk("", root, 0); err != nil {
+		return nil, err
+	}
+	return w.out, nil
+}
+
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < maxDepth; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// pairs lists a mapping's key/value pairs with << merges applied, later
+// and explicit keys winning.
+func (w *walker) pairs(m *yaml.Node, depth int) ([][2]*yaml.Node, error) {
+	var merged, own [][2]*yaml.Node
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if k.Tag == "!!merge" {
+			srcs := []*yaml.Node{deref(v)}
+			if srcs[0].Kind == yaml.SequenceNode {
+				srcs = srcs[0].Content
+			}
+			for _, src := range srcs {
+				if err := w.visit(depth); err != nil {
+					return nil, err
+				}
+				src = deref(src)
+				if src.Kind != yaml.MappingNode {
+					return nil, fmt.Errorf("line %d: << merges a non-mapping", k.Line)
+				}
+				p, err := w.pairs(src, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				merged = append(merged, p...)
+			}
+			continue
+		}
+		own = append(own, [2]*yaml.Node{k, v})
+	}
+	return append(merged, own...), nil
+}
+
+func (w *walker) walk(prefix string, n *yaml.Node, depth int) error {
+	if err := w.visit(depth); err != nil {
+		return err
+	}
+	n = deref(n)
+	if n.Kind == yaml.MappingNode && len(n.Content) > 0 {
+		ps, err := w.pairs(n, depth)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			key, err := w.value(p[0], depth+1)
+			if err != nil {
+				return err
+			}
+			ks, ok := key.(string)
+			if !ok {
+				b, _ := json.Marshal(key)
+				ks = string(b)
+			}
+			if prefix != "" {
+				ks = prefix + "." + ks
+			}
+			if err := w.walk(ks, p[1], depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	v, err := w.value(n, depth)
+	if err != nil {
+		return fmt.Errorf("%s: %w", prefix, err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", prefix, err)
+	}
+	w.out[prefix] = string(b)
+	return nil
+}
+
+// value converts a node to plain Go values, counting every one visited.
+func (w *walker) value(n *yaml.Node, depth int) (any, error) {
+	if err := w.visit(depth); err != nil {
+		return nil, err
+	}
+	n = deref(n)
+	switch n.Kind {
+	case yaml.ScalarNode:
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return nil, err
+		}
+		switch t := v.(type) {
+		case int:
+			return int64(t), nil
+		case uint64:
+			return float64(t), nil
+		case float64:
+			if t == float64(int64(t)) {
+				return int64(t), nil
+			}
+		}
+		return v, nil
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			v, err := w.value(c, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case yaml.MappingNode:
+		ps, err := w.pairs(n, depth)
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]any{}
+		for _, p := range ps {
+			k, err := w.value(p[0], depth+1)
+			if err != nil {
+				return nil, err
+			}
+			ks, ok := k.(string)
+			if !ok {
+				b, _ := json.Marshal(k)
+				ks = string(b)
+			}
+			if m[ks], err = w.value(p[1], depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
 }
 
 // formatChanges indents changes for text output.

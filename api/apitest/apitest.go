@@ -448,7 +448,7 @@ func (s *Server) createGroup(body []byte) (reply, bool) {
 	}
 	for _, g := range s.st.Groups {
 		if g.ShortUUID == in.GroupID {
-			nested, _ := json.Marshal(map[string]string{"Status": api.StatusAlreadyExist, "Message": fmt.Sprintf("id(%s) already exist", in.GroupID)})
+			nested, _ := json.Marshal(struct{ Status, Message string }{api.StatusAlreadyExist, fmt.Sprintf("id(%s) already exist", in.GroupID)})
 			return fail(400, api.StatusInvalidPostData, "%s", nested), false
 		}
 	}
