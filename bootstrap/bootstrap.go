@@ -231,6 +231,10 @@ func (r *run) health(ctx context.Context) error {
 			last, lastErr = h, nil
 			if st := h.Stage; st != "" && (len(r.rep.StagesSeen) == 0 || r.rep.StagesSeen[len(r.rep.StagesSeen)-1] != st) {
 				r.rep.StagesSeen = append(r.rep.StagesSeen, st)
+				if r.o.Progress != nil {
+					// Live only: a migration can take minutes.
+					_, _ = io.WriteString(r.o.Progress, stepLine(Step{Step: "health", Status: "waiting", Detail: "the server is in stage " + fmt.Sprintf("%q", st)}))
+				}
 			}
 		case errors.Is(err, api.ErrUnreachable):
 			lastErr = err
@@ -436,6 +440,7 @@ func (r *run) config(ctx context.Context, g api.Group) error {
 	r.rep.Notes = append(r.rep.Notes, rereadNote)
 	return nil
 }
+
 
 func stepLine(st Step) string {
 	return fmt.Sprintf("%-13s %-14s %s\n", st.Step, st.Status, st.Detail)

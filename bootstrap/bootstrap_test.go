@@ -446,3 +446,22 @@ func TestSemanticDiff(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+func TestProgressShowsStagesLive(t *testing.T) {
+	_, c, _ := env(t, apitest.Options{NotReady: 3, Stage: "Metadb migration"})
+	var p bytes.Buffer
+	o := fast()
+	o.Progress = &p
+	if _, err := Run(context.Background(), c, spec(), o); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(p.String(), "\n")
+	want := []string{
+		`health        waiting        the server is in stage "Metadb migration"`,
+		`health        ready          the server answers /v1/health/ (start-up stages seen: Metadb migration)`,
+		`domain        created        agent_sync domain "deepflow-compose"`,
+	}
+	if !reflect.DeepEqual(lines[:3], want) {
+		t.Errorf("got\n%s", p.String())
+	}
+}

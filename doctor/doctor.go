@@ -165,11 +165,38 @@ func (d *doc) ports(ctx context.Context) {
 			d.add(Finding{Severity: OK, Rule: "server.port", Subject: "server", Message: fmt.Sprintf("%s port %s answers", p.Name, p.Addr)})
 			continue
 		}
+		if d.loopbackOnly(ctx, p.Addr) {
+			d.add(Finding{Severity: Error, Rule: "server.port", Subject: "server",
+				Message: fmt.Sprintf("%s port %s does not answer on the node IP, only on loopback", p.Name, p.Addr),
+				Why:     "agents on other hosts (and the server's own agent under bridge networking) reach the server on the node IP",
+				Fix:     "publish the port on the node IP or all addresses, not 127.0.0.1, and render again with the right node IP if it changed"})
+			continue
+		}
 		d.add(Finding{Severity: Error, Rule: "server.port", Subject: "server",
 			Message: fmt.Sprintf("%s port %s does not answer: %v", p.Name, p.Addr, err),
 			Why:     "agents and deepflow-ctl reach the server on the node IP; a port that answers only on loopback, or not at all, leaves agents unregistered or silent",
 			Fix:     "check that deepflow-server runs and publishes the port (deepflow-compose status DIR), that it is bound to the node IP and not only 127.0.0.1, and that no firewall drops it"})
 	}
+}
+
+// loopbackOnly says whether the port answers on 127.0.0.1 when addr is
+// not itself a loopback address.
+func (d *doc) loopbackOnly(ctx context.Context, addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if ip, err := netip.ParseAddr(host); err != nil || ip.IsLoopback() {
+		return false
+	}
+	dctx, cancel := context.WithTimeout(ctx, d.e.Timeout)
+	defer cancel()
+	conn, err := d.e.Dial(dctx, "tcp", net.JoinHostPort("127.0.0.1", port))
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
 }
 
 // ntp sends one SNTP client request and waits for a server answer.

@@ -19,6 +19,7 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 	"github.com/deepflow-compose/deepflow-compose/api"
 	"github.com/deepflow-compose/deepflow-compose/api/apitest"
+	"github.com/deepflow-compose/deepflow-compose/bootstrap"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -286,6 +287,19 @@ func TestUnreachableAndPorts(t *testing.T) {
 	}
 }
 
+func TestPortOnlyOnLoopback(t *testing.T) {
+	hs := httptest.NewServer(apitest.New(apitest.Options{NotReady: -1}))
+	defer hs.Close()
+	c, _ := api.New(hs.URL)
+	e := expect()
+	e.Ports = []Endpoint{{"ingester (agents)", "192.0.2.10:30033"}}
+	e.Dial = dial("127.0.0.1:30033")
+	fs := run(t, c, e)
+	if fs[0].Rule != "server.port" || fs[0].Message != "ingester (agents) port 192.0.2.10:30033 does not answer on the node IP, only on loopback" {
+		t.Errorf("%+v", fs[0])
+	}
+}
+
 func TestDomainAndTypeProblems(t *testing.T) {
 	srv := apitest.New(apitest.Options{})
 	hs := httptest.NewServer(srv)
@@ -445,5 +459,35 @@ func TestContextCancelled(t *testing.T) {
 	e.Ports = nil
 	if _, err := Run(ctx, c, e, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("err %v", err)
+	}
+}
+
+// After bootstrap, doctor finds nothing wrong; before, it names each gap.
+func TestAfterBootstrap(t *testing.T) {
+	srv := apitest.New(apitest.Options{ValidateConfig: func(b []byte) error { return agentcfg.Validate(agentcfg.Sectioned, b) }})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	c, _ := api.New(hs.URL, api.WithRetry(3, time.Millisecond))
+	e := expect()
+	before := NewReport(run(t, c, e))
+	var rules []string
+	for _, f := range before.Findings {
+		if f.Severity == Error {
+			rules = append(rules, f.Rule)
+		}
+	}
+	if want := []string{"domain.missing", "group.missing"}; !reflect.DeepEqual(rules, want) {
+		t.Errorf("before bootstrap: %v", rules)
+	}
+	spec := bootstrap.Spec{DomainName: e.DomainName, GroupName: e.GroupName, GroupID: e.GroupID, Config: e.GroupConfig, Format: e.Format}
+	if _, err := bootstrap.Run(context.Background(), c, spec, bootstrap.Options{PollInterval: time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	gs, _ := c.Groups(context.Background(), api.GroupFilter{Name: e.GroupName})
+	srv.SeedVtap(normalVtap(gs[0], "10.0.0.7", "host7-W2"))
+	after := NewReport(run(t, c, e, "10.0.0.7"))
+	// The new domain has not synced yet: the one warning left.
+	if after.Summary.Errors != 0 || after.Summary.Warnings != 1 || after.Findings[3].Rule != "domain.synced" {
+		t.Errorf("%+v", after)
 	}
 }

@@ -26,6 +26,17 @@ func main() {
 }
 
 func run(args []string) error {
+	addr, h, err := setup(args)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "apistandin: deepflow-server controller API STAND-IN (not DeepFlow) on %s\n", addr)
+	s := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return s.ListenAndServe()
+}
+
+// setup parses the flags and builds the handler.
+func setup(args []string) (string, http.Handler, error) {
 	fs := flag.NewFlagSet("apistandin", flag.ContinueOnError)
 	listen := fs.String("listen", ":20417", "address to serve the stand-in controller API on")
 	notReady := fs.Int("not-ready", 3, "health probes answered 503 before ready; negative: never ready")
@@ -33,7 +44,10 @@ func run(args []string) error {
 	legacy := fs.Bool("legacy", false, "act as a server older than v6.6.9 (legacy group-config API only)")
 	state := fs.String("state", "", "JSON file to seed the state from and keep it in across restarts")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return "", nil, err
+	}
+	if fs.NArg() > 0 {
+		return "", nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	srv := apitest.New(apitest.Options{
 		NotReady:             *notReady,
@@ -48,11 +62,11 @@ func run(args []string) error {
 		case err == nil:
 			var st apitest.State
 			if err := json.Unmarshal(b, &st); err != nil {
-				return fmt.Errorf("%s: %w", *state, err)
+				return "", nil, fmt.Errorf("%s: %w", *state, err)
 			}
 			srv.Restore(st)
 		case !errors.Is(err, os.ErrNotExist):
-			return err
+			return "", nil, err
 		}
 		srv.OnChange(func(st apitest.State) {
 			if err := save(*state, st); err != nil {
@@ -60,13 +74,11 @@ func run(args []string) error {
 			}
 		})
 	}
-	fmt.Fprintf(os.Stderr, "apistandin: deepflow-server controller API STAND-IN (not DeepFlow) on %s\n", *listen)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Deepflow-Compose-Standin", "true")
 		srv.ServeHTTP(w, r)
 	})
-	s := &http.Server{Addr: *listen, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	return s.ListenAndServe()
+	return *listen, h, nil
 }
 
 // save writes atomically so a restart never reads half a file.

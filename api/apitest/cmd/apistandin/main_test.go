@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deepflow-compose/deepflow-compose/api"
+)
+
+// The state file carries what bootstrap made across a restart of the
+// stand-in, so a second `up` sends no write.
+func TestStateSurvivesRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	ctx := context.Background()
+	_, h, err := setup([]string{"-not-ready", "0", "-state", path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(h)
+	c, _ := api.New(hs.URL, api.WithRetry(1, time.Millisecond))
+	if _, err := c.CreateDomain(ctx, api.DomainCreate{Name: "d", Type: api.DomainTypeAgentSync}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.CreateGroup(ctx, api.GroupCreate{Name: "g", GroupID: "g-0123456789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stand-in checks configs with agentcfg's schema, like the server.
+	if err := c.SetGroupConfig(ctx, g.LCUUID, []byte("global:\n  common:\n    enabled: true\n")); err == nil ||
+		!strings.Contains(err.Error(), "yaml validate failed: ") {
+		t.Errorf("an unknown key was accepted: %v", err)
+	}
+	if err := c.SetGroupConfig(ctx, g.LCUUID, []byte("inputs:\n  resources:\n    workload_resource_sync_enabled: true\n")); err != nil {
+		t.Fatal(err)
+	}
+	hs.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+
+	_, h, err = setup([]string{"-not-ready", "0", "-state", path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs = httptest.NewServer(h)
+	defer hs.Close()
+	c, _ = api.New(hs.URL)
+	ds, err := c.Domains(ctx, "d")
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("%+v %v", ds, err)
+	}
+	y, found, err := c.GroupConfig(ctx, g.LCUUID)
+	if err != nil || !found || !strings.Contains(string(y), "workload_resource_sync_enabled") {
+		t.Errorf("%q %v %v", y, found, err)
+	}
+}
+
+func TestSetupErrors(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"-nope"}, {"extra"}, {"-state", bad}} {
+		if _, _, err := setup(args); err == nil {
+			t.Errorf("%q accepted", args)
+		}
+	}
+}
