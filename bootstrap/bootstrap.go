@@ -441,7 +441,6 @@ func (r *run) config(ctx context.Context, g api.Group) error {
 	return nil
 }
 
-
 func stepLine(st Step) string {
 	return fmt.Sprintf("%-13s %-14s %s\n", st.Step, st.Status, st.Detail)
 }
