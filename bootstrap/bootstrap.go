@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"regexp"
 	"strings"
 	"time"
@@ -480,4 +481,33 @@ func (r Report) WriteJSON(w io.Writer) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(r)
+}
+
+// WaitTCP returns a WaitPorts hook that polls addr (the controller's gRPC
+// port on the node IP) until it accepts a TCP connection or the context
+// ends. dial is net.Dialer's DialContext when nil.
+func WaitTCP(addr string, interval time.Duration, dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(context.Context) error {
+	if dial == nil {
+		var d net.Dialer
+		dial = d.DialContext
+	}
+	if interval <= 0 {
+		interval = time.Second
+	}
+	return func(ctx context.Context) error {
+		for {
+			conn, err := dial(ctx, "tcp", addr)
+			if err == nil {
+				conn.Close()
+				return nil
+			}
+			t := time.NewTimer(interval)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("%s never accepted a connection: %w (last try: %w)", addr, ctx.Err(), err)
+			case <-t.C:
+			}
+		}
+	}
 }

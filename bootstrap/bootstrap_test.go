@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -463,5 +464,35 @@ func TestProgressShowsStagesLive(t *testing.T) {
 	}
 	if !reflect.DeepEqual(lines[:3], want) {
 		t.Errorf("got\n%s", p.String())
+	}
+}
+
+func TestWaitTCP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if err := WaitTCP(ln.Addr().String(), time.Millisecond, nil)(context.Background()); err != nil {
+		t.Errorf("open port: %v", err)
+	}
+	tries := 0
+	refuse := func(context.Context, string, string) (net.Conn, error) {
+		tries++
+		if tries == 3 {
+			return net.Dial("tcp", ln.Addr().String())
+		}
+		return nil, errors.New("connection refused")
+	}
+	if err := WaitTCP("192.0.2.10:30035", time.Millisecond, refuse)(context.Background()); err != nil || tries != 3 {
+		t.Errorf("%v after %d tries", err, tries)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = WaitTCP("192.0.2.10:30035", time.Millisecond, func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("connection refused")
+	})(ctx)
+	if err == nil || err.Error() != "192.0.2.10:30035 never accepted a connection: context canceled (last try: connection refused)" {
+		t.Errorf("%v", err)
 	}
 }

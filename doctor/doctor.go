@@ -102,6 +102,7 @@ type doc struct {
 	// missing.
 	group      api.Group
 	configGood bool
+	domainOK   bool
 }
 
 func (d *doc) add(f Finding) { d.out = append(d.out, f) }
@@ -296,6 +297,7 @@ func (d *doc) domain(ctx context.Context) error {
 		return nil
 	}
 	x := sync[0]
+	d.domainOK = true
 	subj := fmt.Sprintf("domain %q", x.Name)
 	if x.Name != d.e.DomainName && d.e.DomainName != "" {
 		d.add(Finding{Severity: Info, Rule: "domain.name", Subject: subj,
@@ -465,7 +467,10 @@ func (d *doc) agents(ctx context.Context, wanted []string) error {
 	var vifs []api.Vinterface
 	for _, a := range wanted {
 		if _, ok := byIP[a]; !ok {
-			if vifs, err = d.c.Vinterfaces(ctx); err != nil {
+			if vifs, err = d.c.Vinterfaces(ctx); errors.Is(err, api.ErrNotFound) {
+				d.add(Finding{Severity: Info, Rule: "server.genesis", Subject: "server",
+					Message: "this server has no /v1/sync/vinterface/: doctor cannot tell an agent that reports from one that is silent"})
+			} else if err != nil {
 				return err
 			}
 			break
@@ -581,14 +586,16 @@ func (d *doc) unregistered(a string, vifs []api.Vinterface) {
 
 func (d *doc) reasons() []string {
 	var r []string
+	if !d.domainOK {
+		r = append(r, "there is no agent_sync domain (see above)")
+	}
 	if !d.configGood {
 		r = append(r, "the group has no usable group config (see above)")
 	}
 	r = append(r,
 		"the group config was posted after the server started: it rereads group configs every 5 minutes, so wait or restart deepflow-server",
 		fmt.Sprintf("the agent does not ask for the group (vtap-group-id-request: %s in its YAML)", d.e.GroupID),
-		"its capture interfaces do not match the group config's interface regex, so its MAC is unknown",
-		"it is outside local_ip_ranges and was learned as WAN")
+		"its capture interfaces do not match the group config's interface regex, so its MAC is unknown")
 	return r
 }
 

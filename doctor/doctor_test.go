@@ -226,6 +226,7 @@ func TestAgentReportingButUnregistered(t *testing.T) {
 	if f, ok := find(fs, "agent.silent", "agent 10.0.0.8"); !ok || f.Severity != Error {
 		t.Errorf("silent agent: %+v", fs)
 	}
+	golden(t, "unregistered", fs, c.Base())
 }
 
 func TestAgentNewerThanServer(t *testing.T) {
