@@ -625,3 +625,23 @@ func newUUID() string {
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
+
+// UnknownKeyError is a group-config key the server does not know, worded
+// as DeepFlow's agentconf.ValidateYAML words it: a nested key is reported
+// through its parents, e.g. for global.common "invalid value for key
+// 'global': unexpected key in configuration: common". A ValidateConfig
+// function returns it to get the real server's message.
+type UnknownKeyError struct {
+	// Path is dotted: "global.common".
+	Path string
+}
+
+func (e UnknownKeyError) Error() string {
+	parts := strings.Split(e.Path, ".")
+	var b strings.Builder
+	for _, p := range parts[:len(parts)-1] {
+		fmt.Fprintf(&b, "invalid value for key '%s': ", p)
+	}
+	b.WriteString("unexpected key in configuration: " + parts[len(parts)-1])
+	return b.String()
+}

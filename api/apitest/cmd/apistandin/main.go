@@ -53,8 +53,8 @@ func setup(args []string) (string, http.Handler, error) {
 		NotReady:             *notReady,
 		Stage:                *stage,
 		Legacy:               *legacy,
-		ValidateConfig:       func(b []byte) error { return agentcfg.Validate(agentcfg.Sectioned, b) },
-		ValidateLegacyConfig: func(b []byte) error { return agentcfg.Validate(agentcfg.Legacy, b) },
+		ValidateConfig:       func(b []byte) error { return deepflowWording(agentcfg.Validate(agentcfg.Sectioned, b)) },
+		ValidateLegacyConfig: func(b []byte) error { return deepflowWording(agentcfg.Validate(agentcfg.Legacy, b)) },
 	})
 	if *state != "" {
 		b, err := os.ReadFile(*state)
@@ -79,6 +79,19 @@ func setup(args []string) (string, http.Handler, error) {
 		srv.ServeHTTP(w, r)
 	})
 	return *listen, h, nil
+}
+
+// deepflowWording reports the first problem, as the server does, and an
+// unknown key in the server's words.
+func deepflowWording(err error) error {
+	var es agentcfg.Errors
+	if !errors.As(err, &es) || len(es) == 0 {
+		return err
+	}
+	if errors.Is(es[0], agentcfg.ErrUnknownKey) {
+		return apitest.UnknownKeyError{Path: es[0].Path}
+	}
+	return es[0]
 }
 
 // save writes atomically so a restart never reads half a file.
