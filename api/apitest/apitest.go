@@ -75,6 +75,13 @@ type Options struct {
 	NoRecord int
 	// Now stamps CREATED_AT; time.Now when nil.
 	Now func() time.Time
+	// Ready, when set, decides readiness instead of NotReady (the
+	// stand-in image turns ready when its databases answer).
+	Ready func() bool
+	// StageOf, when set, gives the stage shown while not ready.
+	StageOf func() string
+	// OnProbe is called on every health probe, under the server's lock.
+	OnProbe func()
 }
 
 // Request is one request the stand-in received.
@@ -320,6 +327,9 @@ var (
 )
 
 func (s *Server) ready() bool {
+	if s.o.Ready != nil {
+		return s.o.Ready()
+	}
 	return s.o.NotReady >= 0 && s.probes >= s.o.NotReady
 }
 
@@ -327,10 +337,16 @@ func (s *Server) ready() bool {
 func (s *Server) route(r *http.Request, body []byte) (reply, bool) {
 	p := r.URL.Path
 	if p == "/v1/health/" && r.Method == http.MethodGet {
+		if s.o.OnProbe != nil {
+			s.o.OnProbe()
+		}
 		if s.ready() {
 			return ok(nil), false
 		}
 		stage := s.o.Stage
+		if s.o.StageOf != nil {
+			stage = s.o.StageOf()
+		}
 		if stage == "" {
 			stage = Stages[min(s.probes, len(Stages)-1)]
 		}

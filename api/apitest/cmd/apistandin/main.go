@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
@@ -43,19 +45,39 @@ func setup(args []string) (string, http.Handler, error) {
 	stage := fs.String("stage", "", "pin the start-up stage shown while not ready")
 	legacy := fs.Bool("legacy", false, "act as a server older than v6.6.9 (legacy group-config API only)")
 	state := fs.String("state", "", "JSON file to seed the state from and keep it in across restarts")
+	readyFile := fs.String("ready-file", "", "ready while this file exists (replaces -not-ready)")
+	stageFile := fs.String("stage-file", "", "file holding the stage to show while not ready")
+	probesFile := fs.String("probes-file", "", "file counting the health probes, for scripts that wait on them")
 	if err := fs.Parse(args); err != nil {
 		return "", nil, err
 	}
 	if fs.NArg() > 0 {
 		return "", nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	srv := apitest.New(apitest.Options{
+	o := apitest.Options{
 		NotReady:             *notReady,
 		Stage:                *stage,
 		Legacy:               *legacy,
 		ValidateConfig:       func(b []byte) error { return deepflowWording(agentcfg.Validate(agentcfg.Sectioned, b)) },
 		ValidateLegacyConfig: func(b []byte) error { return deepflowWording(agentcfg.Validate(agentcfg.Legacy, b)) },
-	})
+	}
+	if *readyFile != "" {
+		o.Ready = func() bool { _, err := os.Stat(*readyFile); return err == nil }
+	}
+	if *stageFile != "" {
+		o.StageOf = func() string {
+			b, _ := os.ReadFile(*stageFile)
+			return strings.TrimSpace(string(b))
+		}
+	}
+	if *probesFile != "" {
+		o.OnProbe = func() {
+			b, _ := os.ReadFile(*probesFile)
+			n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			_ = os.WriteFile(*probesFile, []byte(strconv.Itoa(n+1)+"\n"), 0o644)
+		}
+	}
+	srv := apitest.New(o)
 	if *state != "" {
 		b, err := os.ReadFile(*state)
 		switch {

@@ -71,3 +71,35 @@ func TestSetupErrors(t *testing.T) {
 		}
 	}
 }
+
+// The stand-in image drives readiness from its shell script's files.
+func TestFileDrivenReadiness(t *testing.T) {
+	dir := t.TempDir()
+	ready, stage, probes := filepath.Join(dir, "ready"), filepath.Join(dir, "stage"), filepath.Join(dir, "probes")
+	if err := os.WriteFile(stage, []byte("waiting for MySQL at mysql:30130\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, h, err := setup([]string{"-ready-file", ready, "-stage-file", stage, "-probes-file", probes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(h)
+	defer hs.Close()
+	c, _ := api.New(hs.URL)
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		hl, err := c.Health(ctx)
+		if err != nil || hl.Ready || hl.Stage != "waiting for MySQL at mysql:30130" {
+			t.Fatalf("%+v %v", hl, err)
+		}
+	}
+	if b, _ := os.ReadFile(probes); string(b) != "2\n" {
+		t.Errorf("probes %q", b)
+	}
+	if err := os.WriteFile(ready, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if hl, err := c.Health(ctx); err != nil || !hl.Ready {
+		t.Errorf("%+v %v", hl, err)
+	}
+}
