@@ -496,3 +496,28 @@ func TestWaitTCP(t *testing.T) {
 		t.Errorf("%v", err)
 	}
 }
+
+// An unreadable config is written anyway: the new API's POST is an upsert.
+func TestUnreadableConfigIsWritten(t *testing.T) {
+	srv := apitest.New(apitest.Options{})
+	g := srv.SeedGroup("deepflow-compose", groupID)
+	srv.SeedDomain(api.Domain{Name: "deepflow-compose", Type: api.DomainTypeAgentSync})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/agent-group-configuration/"+g.LCUUID+"/yaml" {
+			w.WriteHeader(500)
+			_, _ = w.Write([]byte(`{"OPT_STATUS":"FAIL","DESCRIPTION":"agent group configuration lookup failed","DATA":null}`))
+			return
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	defer hs.Close()
+	c, _ := api.New(hs.URL, api.WithRetry(2, time.Millisecond))
+	rep, err := Run(context.Background(), c, spec(), fast())
+	if err != nil || rep.Steps[3].Status != Created || len(rep.Notes) != 2 ||
+		rep.Notes[0] != `the server would not show the current group config (deepflow-server answered HTTP 500 FAIL: "agent group configuration lookup failed"), so it was written without comparing` {
+		t.Fatalf("%v %+v", err, rep)
+	}
+	if got, _ := srv.GroupConfig(groupID); got != sectioned {
+		t.Errorf("%q", got)
+	}
+}
