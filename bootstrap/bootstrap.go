@@ -452,6 +452,18 @@ func stepLine(st Step) string {
 	return fmt.Sprintf("%-13s %-14s %s\n", st.Step, st.Status, st.Detail)
 }
 
+// WriteEnd writes what WriteText adds after the steps (notes and the
+// summary line): with Options.Progress the steps are already printed.
+func (r Report) WriteEnd(w io.Writer) error {
+	var b strings.Builder
+	for _, n := range r.Notes {
+		b.WriteString("note: " + n + "\n")
+	}
+	b.WriteString(r.Summary() + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
 // WriteText writes the report for people: one line per step, each
 // changed config key, then a summary line.
 func (r Report) WriteText(w io.Writer) error {
@@ -462,12 +474,10 @@ func (r Report) WriteText(w io.Writer) error {
 			b.WriteString(formatChanges(st.Changes, "    "))
 		}
 	}
-	for _, n := range r.Notes {
-		b.WriteString("note: " + n + "\n")
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
 	}
-	b.WriteString(r.Summary() + "\n")
-	_, err := io.WriteString(w, b.String())
-	return err
+	return r.WriteEnd(w)
 }
 
 // Summary is the last line of the text form.

@@ -121,6 +121,10 @@ func TestFreshThenSecondRunSendsNoWrite(t *testing.T) {
 		t.Errorf("server holds config %q", got)
 	}
 	text, js := render(t, rep, url)
+	var end bytes.Buffer
+	if err := rep.WriteEnd(&end); err != nil || !bytes.HasSuffix(text, end.Bytes()) || !strings.HasPrefix(end.String(), "note: ") {
+		t.Errorf("WriteEnd %q is not the end of WriteText", end.String())
+	}
 	golden(t, "fresh.txt", text)
 	golden(t, "fresh.json", js)
 

@@ -376,6 +376,13 @@ func (d *doc) config(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if (capi == api.ConfigAPINew) != (d.e.Format == agentcfg.Sectioned) {
+		d.add(Finding{Severity: Error, Rule: "group.config.format", Subject: subj,
+			Message: fmt.Sprintf("the server has the %s API but the rendered group config is in the %s layout", capi, d.e.Format),
+			Why:     "v6.6.9 and later take the sectioned layout through /v1/agent-group-configuration/; older servers take the v6.5 legacy layout",
+			Fix:     "render for the server's version and run bootstrap"})
+		return nil
+	}
 	var have []byte
 	found := false
 	if capi == api.ConfigAPINew {

@@ -346,6 +346,15 @@ func TestMissingDomainAndGroup(t *testing.T) {
 	}
 }
 
+func TestFormatMismatch(t *testing.T) {
+	srv, c, _ := healthy(t, apitest.Options{Legacy: true})
+	_ = srv.SeedGroupConfig(groupID, "vtap_group_id: g-Abc123XYZ0\n")
+	fs := run(t, c, expect())
+	if f, ok := find(fs, "group.config.format", ""); !ok || f.Message != "the server has the vtap-group-configuration API but the rendered group config is in the sectioned layout" {
+		t.Errorf("%+v", fs)
+	}
+}
+
 func TestLegacyServerConfig(t *testing.T) {
 	srv, c, _ := healthy(t, apitest.Options{Legacy: true})
 	e := expect()
