@@ -95,4 +95,3 @@ func printExport(w io.Writer, e *helmexport.Export) {
 	fmt.Fprintf(w, "%d settings have no chart value; %s lists them. Next: read %s.\n",
 		len(e.Unmapped), helmexport.GuideFile, filepath.Join(e.OutDir, helmexport.GuideFile))
 }
-
