@@ -114,7 +114,7 @@ func (m *model) expectRules() {
 		if s == nil {
 			continue // missing-service
 		}
-		if t.Network == settings.Host {
+		if t.Network == settings.Host || c.HostNetwork {
 			if s.NetworkMode.Val != "host" {
 				m.errorf(at(cf.File, s.Line), rule, fix, "services.%s.network_mode must be host", c.Service)
 			}

@@ -612,7 +612,8 @@ func (m *model) buildTopology() {
 
 	m.topo = topology.Resolve(topology.Spec{Network: m.network, NodeIP: m.nodeIP, Ports: ports,
 		Published:   map[topology.Name]int{topology.Web: m.grafanaHostPort},
-		ExposeMySQL: m.mysqlExposed, ExposeClickHouse: m.chExposed})
+		ExposeMySQL: m.mysqlExposed, ExposeClickHouse: m.chExposed,
+		AgentOnServer: m.service(&m.topo.Agent) != nil})
 	m.built = true
 	m.clashRules()
 }

@@ -27,7 +27,7 @@ func (m *model) composeRules() {
 				"there is no %s service; the stack needs it", c.Service)
 			continue
 		}
-		if server == nil || s == server {
+		if server == nil || s == server || c.HostNetwork {
 			continue
 		}
 		host := s.NetworkMode.Val == "host"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
@@ -42,8 +43,8 @@ func agentSide(d *Data) ([]string, error) {
 	case errors.Is(err, agentcfg.ErrGroupIDRequired):
 		// A legacy config is incomplete without vtap_group_id; rather than
 		// write a placeholder, leave it out until the ID exists.
-		notices = append(notices, fmt.Sprintf("DeepFlow %s's agent-group-config must name its group, so agent/agent-group-config.yaml is not written yet: "+
-			"create the group (NEXT-STEPS.md step 4), then render again with --set agent.groupID=<its g-… ID>", s.Version))
+		notices = append(notices, fmt.Sprintf("DeepFlow %s's agent-group-config must name its group, so agent-group-config.yaml is not written: "+
+			"pass --group-id with the ID the server's render chose (agent.groupID in its %s)", s.Version, deployment.ManifestName))
 	case err != nil:
 		return nil, err
 	default:

@@ -2,6 +2,8 @@ package render
 
 import (
 	"context"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -39,17 +41,59 @@ func TestEveryRecipeEveryVersion(t *testing.T) {
 	}
 }
 
-func TestLegacyWithoutGroupIDWritesNoPlaceholder(t *testing.T) {
-	p := prepare(t, settings.Inputs{Profile: "process-agent", Version: "v6.5"}, "x")
-	if p.File(topology.GroupConfig) != nil {
-		t.Error("a v6.5 group config was written without agent.groupID")
+// TestGroupIDChosenAtRender: a render without agent.groupID chooses one of
+// the server's shape, every agent file asks for it (v6.5's group config
+// included), NEXT-STEPS creates the group with it, and later renders keep
+// it, even with Reset.
+func TestGroupIDChosenAtRender(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "d")
+	p := prepare(t, settings.Inputs{Profile: "process-agent", Version: "v6.5"}, out)
+	id := p.Settings.Agent.GroupID
+	if !regexp.MustCompile(`^g-[A-Za-z0-9]{10}$`).MatchString(id) {
+		t.Fatalf("group ID %q is not g- and ten letters and digits", id)
 	}
-	if len(p.Notices) != 1 || !strings.Contains(p.Notices[0], "--set agent.groupID=") {
-		t.Errorf("notices %q do not tell the user to render again with the group ID", p.Notices)
+	for file, want := range map[string]string{
+		topology.AgentYAML:   "vtap-group-id-request: \"" + id + "\"",
+		topology.GroupConfig: "vtap_group_id: " + id,
+		topology.NextSteps:   "agent-group create deepflow-agents --id " + id,
+	} {
+		f := p.File(file)
+		if f == nil || !strings.Contains(string(f.Data), want) {
+			t.Errorf("%s lacks %q", file, want)
+		}
 	}
-	next := string(p.File(topology.NextSteps).Data)
-	if !strings.Contains(next, "Render again with `--set agent.groupID=…`") {
-		t.Error("NEXT-STEPS.md does not say to render again with the group ID")
+	if len(p.Notices) != 0 {
+		t.Errorf("notices %q, want none", p.Notices)
+	}
+	if _, err := p.Write(false); err != nil {
+		t.Fatal(err)
+	}
+	for _, reset := range []bool{false, true} {
+		again, err := Prepare(context.Background(), Options{Inputs: settings.Inputs{Profile: "process-agent", Version: "v6.5", NodeIP: "192.0.2.10"}, OutDir: out, Reset: reset, Rand: seeded()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.Settings.Agent.GroupID != id {
+			t.Errorf("reset=%v: group ID %q, want the first render's %q", reset, again.Settings.Agent.GroupID, id)
+		}
+	}
+}
+
+// TestAgentOnlyLegacyWithoutGroupID: the agent command cannot know the
+// server's group, so a v6.5 config without --group-id is left out, with a
+// notice.
+func TestAgentOnlyLegacyWithoutGroupID(t *testing.T) {
+	p, err := PrepareAgent(context.Background(), Options{Inputs: settings.Inputs{Version: "v6.5", NodeIP: "192.0.2.10"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range p.Files {
+		if f.Path == "agent-group-config.yaml" {
+			t.Error("a v6.5 group config was written without a group ID")
+		}
+	}
+	if len(p.Notices) != 1 || !strings.Contains(p.Notices[0], "group") {
+		t.Errorf("notices %q do not say the group ID is needed", p.Notices)
 	}
 }
 
@@ -94,10 +138,12 @@ func TestProcessAgentServerSide(t *testing.T) {
 	if !strings.Contains(group, "workload_resource_sync_enabled: true") {
 		t.Error("process agents' group config lacks workload_resource_sync_enabled: true")
 	}
-	// The next steps follow the legacy-host order.
+	// The next steps: up prepares the server (bootstrap), agents start,
+	// doctor checks; the deepflow-ctl way last, in the legacy-host order.
 	next := string(p.File(topology.NextSteps).Data)
-	order := []string{"domain create -f agent/domain-agent-sync.yaml", "agent-group create", "agent-group-config create g-TE8la86jlZ",
-		"localinstall", "cp agent/deepflow-agent.yaml /etc/deepflow-agent.yaml", "systemctl enable --now deepflow-agent"}
+	order := []string{"deepflow-compose up .", "bootstrap", "localinstall", "cp agent/deepflow-agent.yaml /etc/deepflow-agent.yaml",
+		"systemctl enable --now deepflow-agent", "deepflow-compose doctor .",
+		"domain create -f agent/domain-agent-sync.yaml", "agent-group create deepflow-agents --id g-TE8la86jlZ", "agent-group-config create g-TE8la86jlZ"}
 	at := 0
 	for _, step := range order {
 		i := strings.Index(next[at:], step)

@@ -27,6 +27,10 @@ type Options struct {
 	OutDir string
 	// Force overwrites files changed by hand and files we did not write.
 	Force bool
+	// Reset starts from the defaults instead of the settings an earlier
+	// render of OutDir recorded (secrets and the agent group ID are still
+	// kept).
+	Reset bool
 	// Rand supplies secrets; nil means crypto/rand.
 	Rand io.Reader
 	// DetectNodeIP finds the node IP when no setting gives one; it returns
@@ -57,6 +61,9 @@ type Plan struct {
 	Generated []string
 	// Notices are things the user must know about this render.
 	Notices []string
+	// Changed lists the settings that differ from the earlier render of
+	// the directory, sorted; empty on a first render.
+	Changed []SettingChange
 }
 
 // Files holding a secret literal are readable by their owner only; every
@@ -94,7 +101,24 @@ func PrepareAgent(ctx context.Context, opts Options) (*Plan, error) {
 
 // Prepare resolves the settings, renders every file in memory and
 // validates the result. Nothing is written.
+//
+// A directory rendered before is rendered again from the settings its
+// manifest recorded, with the given inputs on top (Helm's --reuse-values,
+// as the default); Reset starts from the defaults instead.
 func Prepare(ctx context.Context, opts Options) (*Plan, error) {
+	var prev *deployment.Manifest
+	if opts.OutDir != "" && !opts.agentOnly {
+		m, err := deployment.ReadManifest(opts.OutDir)
+		if err != nil {
+			return nil, err
+		}
+		prev = m
+	}
+	if prev != nil && !opts.Reset {
+		if err := reuse(&opts.Inputs, prev, opts.OutDir); err != nil {
+			return nil, err
+		}
+	}
 	s, prof, err := opts.Inputs.Settings()
 	if err != nil {
 		return nil, err
@@ -123,6 +147,22 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	p.Generated = generated
+	if s.Agent.GroupID == "" && !opts.agentOnly {
+		// Chosen here, not by the server, so every agent file can ask for
+		// it and bootstrap can create the group with it; kept across
+		// renders through the manifest, even with Reset.
+		if prev != nil && prev.Settings.Agent.GroupID != "" {
+			s.Agent.GroupID = prev.Settings.Agent.GroupID
+		} else {
+			if s.Agent.GroupID, err = newGroupID(opts.Rand); err != nil {
+				return nil, err
+			}
+			p.Generated = append(p.Generated, "agent.groupID")
+		}
+	}
+	if prev != nil {
+		p.Changed = changedSettings(&prev.Settings, s)
+	}
 	t := topology.Resolve(topology.SpecFor(s))
 	if err := t.Validate(); err != nil {
 		return nil, err
@@ -226,6 +266,27 @@ func resolveSecrets(s *settings.Settings, opts Options) (Secrets, []string, erro
 		return sec, nil, err
 	}
 	return sec, generated, nil
+}
+
+// groupIDAlphabet is what deepflow-server accepts after "g-".
+const groupIDAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// newGroupID makes an agent group ID of the server's shape: g- and ten
+// letters and digits.
+func newGroupID(r io.Reader) (string, error) {
+	if r == nil {
+		r = rand.Reader
+	}
+	b := []byte("g-0123456789")
+	max := big.NewInt(int64(len(groupIDAlphabet)))
+	for i := 2; i < len(b); i++ {
+		k, err := rand.Int(r, max)
+		if err != nil {
+			return "", fmt.Errorf("generating the agent group ID: %w", err)
+		}
+		b[i] = groupIDAlphabet[k.Int64()]
+	}
+	return string(b), nil
 }
 
 // Generated secrets use letters and digits only, so they survive every

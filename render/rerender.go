@@ -3,11 +3,9 @@ package render
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/settings"
-	"gopkg.in/yaml.v3"
 )
 
 // Rerender renders a directory again from the settings its manifest
@@ -21,15 +19,7 @@ func Rerender(ctx context.Context, dir string, sets ...string) (*Plan, []Change,
 	if m == nil {
 		return nil, nil, fmt.Errorf("%s: %w (no %s)", dir, deployment.ErrNotRendered, deployment.ManifestName)
 	}
-	raw, err := yaml.Marshal(m.Settings)
-	if err != nil {
-		return nil, nil, err
-	}
-	recorded, err := settings.ParseLayer(filepath.Join(dir, deployment.ManifestName), raw)
-	if err != nil {
-		return nil, nil, err
-	}
-	p, err := Prepare(ctx, Options{Inputs: settings.Inputs{Profile: m.Profile, Sets: sets, Recorded: &recorded}, OutDir: dir})
+	p, err := Prepare(ctx, Options{Inputs: settings.Inputs{Sets: sets}, OutDir: dir})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -261,10 +261,60 @@ func TestRerender(t *testing.T) {
 			updated = append(updated, c.Path)
 		}
 	}
-	if strings.Join(updated, " ") != topology.AgentCompose {
-		t.Errorf("agent.privileged=true changed %v, want only %s", updated, topology.AgentCompose)
+	// The stack's own agent (agent.onServer) runs privileged too.
+	if want := topology.AgentCompose + " " + topology.Compose; strings.Join(updated, " ") != want {
+		t.Errorf("agent.privileged=true changed %v, want only %s", updated, want)
 	}
 	if fmt.Sprint(readEnv(t, out)) != fmt.Sprint(env) {
 		t.Error("secrets changed on Rerender")
+	}
+}
+
+// TestReRenderKeepsSettings: a directory rendered before is rendered again
+// from its recorded settings; one --set changes that setting alone, and
+// the change is reported. Without reuse the node IP (given only the first
+// time) would be missing and Prepare would fail.
+func TestReRenderKeepsSettings(t *testing.T) {
+	for _, profile := range []string{"bridge", "host-network", "process-agent"} {
+		t.Run(profile, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "d")
+			first := prepare(t, settings.Inputs{Profile: profile, Version: "v7.0", Sets: []string{"mysql.port=30131", "agent.subnets=[10.9.0.0/16]"}}, out)
+			if _, err := first.Write(false); err != nil {
+				t.Fatal(err)
+			}
+			again, err := Prepare(context.Background(), Options{Inputs: settings.Inputs{Sets: []string{"grafana.port=3001"}}, OutDir: out})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := *first.Settings
+			want.Grafana.Port = 3001
+			if fmt.Sprint(*again.Settings) != fmt.Sprint(want) || again.Profile.Name != profile {
+				t.Errorf("re-render settings\n%+v (%s)\nwant\n%+v (%s)", *again.Settings, again.Profile.Name, want, profile)
+			}
+			if got := fmt.Sprint(again.Changed); got != "[grafana.port: 3000 → 3001]" {
+				t.Errorf("changed settings %s", got)
+			}
+			// --reset starts from the defaults: the recorded version and
+			// port go, the group ID stays.
+			reset, err := Prepare(context.Background(), Options{Inputs: settings.Inputs{Profile: profile, NodeIP: "192.0.2.10"}, OutDir: out, Reset: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reset.Settings.Version != "v7.1" || reset.Settings.MySQL.Port != 30130 || reset.Settings.Agent.GroupID != first.Settings.Agent.GroupID {
+				t.Errorf("--reset: version %s, mysql.port %d, group %s", reset.Settings.Version, reset.Settings.MySQL.Port, reset.Settings.Agent.GroupID)
+			}
+		})
+	}
+}
+
+func TestReRenderRefusesAnotherProfile(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "d")
+	if _, err := prepare(t, settings.Inputs{Profile: "bridge"}, out).Write(false); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Prepare(context.Background(), Options{Inputs: settings.Inputs{Profile: "hostNetwork"}, OutDir: out})
+	want := out + " was rendered with profile bridge, not host-network; render it with --reset to start from the host-network profile's defaults (secrets and the agent group ID are kept)"
+	if !errors.Is(err, ErrProfileChange) || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want ErrProfileChange: %s", err, want)
 	}
 }

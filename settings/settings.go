@@ -111,6 +111,9 @@ type AgentSettings struct {
 	IngesterPort   int `yaml:"ingesterPort"`
 	// DomainName names the agent_sync domain agents register under.
 	DomainName string `yaml:"domainName"`
+	// OnServer runs an agent in the server's own compose stack, so one VM
+	// shows its own traffic with no second host.
+	OnServer bool `yaml:"onServer"`
 }
 
 // KubernetesSettings are for agents running as processes on the nodes of a

@@ -185,7 +185,7 @@ func (t *Topology) Wiring() (map[string]Endpoint, error) {
 // Listening is every listener by name: what templates print for binds.
 func (t *Topology) Listening() map[string]Listener {
 	out := map[string]Listener{}
-	for _, c := range append(t.Components(), &t.Agent) {
+	for _, c := range []*Component{&t.MySQL, &t.ClickHouse, &t.Server, &t.App, &t.Grafana, &t.Agent} {
 		for _, l := range c.Listeners {
 			out[string(l.Name)] = l
 		}
@@ -206,7 +206,7 @@ func (e Endpoint) Written(f Form) string {
 
 // Component returns a component by key.
 func (t *Topology) Component(key string) *Component {
-	for _, c := range append(t.Services(), &t.Agent) {
+	for _, c := range append(t.Services(), &t.Agent) { // the agent even when it runs elsewhere
 		if c.Key == key {
 			return c
 		}

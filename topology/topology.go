@@ -114,6 +114,9 @@ type Component struct {
 	Container string // container_name
 	Listeners []Listener
 	Probes    []Probe
+	// HostNetwork: the component runs on the node's network whatever the
+	// stack's network mode (the agent).
+	HostNetwork bool
 }
 
 // L returns the named listener; asking for one the component does not
@@ -155,6 +158,9 @@ type Spec struct {
 	// AgentController and AgentIngester override the ports agents dial
 	// (0: what the network mode exposes), e.g. behind a load balancer.
 	AgentController, AgentIngester int
+	// AgentOnServer: the stack runs an agent of its own, on the node's
+	// network.
+	AgentOnServer bool
 }
 
 // SpecFor is the spec of a render's settings.
@@ -164,7 +170,8 @@ func SpecFor(s *settings.Settings) Spec {
 			Interserver: s.ClickHouse.InterserverPort},
 		Published:   map[Name]int{Web: s.Grafana.Port},
 		ExposeMySQL: s.Expose.Datastores, ExposeClickHouse: s.Expose.Datastores,
-		AgentController: s.Agent.ControllerPort, AgentIngester: s.Agent.IngesterPort}
+		AgentController: s.Agent.ControllerPort, AgentIngester: s.Agent.IngesterPort,
+		AgentOnServer: s.Agent.OnServer}
 	if s.Network == settings.Host {
 		// No port mapping under host networking: Grafana itself binds
 		// the port browsers use.
@@ -190,12 +197,14 @@ type Topology struct {
 	Agent              Component
 
 	agentController, agentIngester int
+	// AgentOnServer: Agent is one of the stack's services.
+	AgentOnServer bool
 }
 
 // Resolve builds the topology of a spec. It is pure and never fails:
 // Validate reports what cannot work.
 func Resolve(sp Spec) *Topology {
-	t := &Topology{Network: sp.Network, NodeIP: sp.NodeIP,
+	t := &Topology{Network: sp.Network, NodeIP: sp.NodeIP, AgentOnServer: sp.AgentOnServer,
 		agentController: sp.AgentController, agentIngester: sp.AgentIngester}
 	host := sp.Network == settings.Host
 	port := func(n Name) int {
@@ -258,13 +267,19 @@ func Resolve(sp Spec) *Topology {
 	t.GrafanaInitPlugins = Component{Key: "grafana-init-plugins", Service: "deepflow-grafana-init-custom-plugins", Container: "deepflow-grafana-init-custom-plugins"}
 	lv := port(Liveness)
 	t.Agent = Component{Key: "agent", Label: "deepflow-agent", Service: "deepflow-agent", Container: "deepflow-agent",
-		Listeners: []Listener{{Name: Liveness, Port: lv, HostPort: lv, Bind: AnyAddr}}}
+		Listeners: []Listener{{Name: Liveness, Port: lv, HostPort: lv, Bind: AnyAddr}},
+		Probes:    []Probe{{Listener: Liveness}}, HostNetwork: true}
 	return t
 }
 
-// Components lists the long-running services of the stack, in start order.
+// Components lists the long-running services of the stack, in start order:
+// the agent last, when the stack runs one.
 func (t *Topology) Components() []*Component {
-	return []*Component{&t.MySQL, &t.ClickHouse, &t.Server, &t.App, &t.Grafana}
+	cs := []*Component{&t.MySQL, &t.ClickHouse, &t.Server, &t.App, &t.Grafana}
+	if t.AgentOnServer {
+		cs = append(cs, &t.Agent)
+	}
+	return cs
 }
 
 // Services lists every service of the main compose file: the long-running
@@ -275,7 +290,7 @@ func (t *Topology) Services() []*Component {
 
 // Owner returns the component that has the listener.
 func (t *Topology) Owner(n Name) (*Component, Listener, error) {
-	for _, c := range append(t.Components(), &t.Agent) {
+	for _, c := range []*Component{&t.MySQL, &t.ClickHouse, &t.Server, &t.App, &t.Grafana, &t.Agent} {
 		if l, err := c.L(n); err == nil {
 			return c, l, nil
 		}
@@ -404,6 +419,9 @@ func (t *Topology) HostPorts() []HostPort {
 
 // Publish lists a component's "host:container" port mappings under bridge.
 func (c Component) Publish() []string {
+	if c.HostNetwork {
+		return nil // nothing to publish on the node's own network
+	}
 	var out []string
 	for _, l := range c.Listeners {
 		if l.HostPort != 0 {

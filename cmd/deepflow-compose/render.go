@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/deepflow-compose/deepflow-compose/catalog"
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/render"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 )
@@ -24,7 +25,7 @@ type inputFlags struct {
 
 func (f *inputFlags) bind(cmd *cobra.Command, nodeIPHelp string) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.profile, "profile", "bridge", "profile to start from: "+profileNames())
+	fl.StringVar(&f.profile, "profile", "", "profile to start from: "+profileNames()+" (default bridge; a directory rendered before keeps its own)")
 	fl.StringVar(&f.nodeIP, "node-ip", "", nodeIPHelp)
 	fl.StringVar(&f.version, "version", "", "DeepFlow release line: "+strings.Join(catalog.Versions(), ", ")+" (default v7.1)")
 	fl.StringArrayVarP(&f.values, "values", "f", nil, "values file (YAML); repeat to layer several, later ones win")
@@ -38,18 +39,21 @@ func (f *inputFlags) inputs() settings.Inputs {
 // renderFlags are the inputs and output directory render and diff share.
 type renderFlags struct {
 	inputFlags
-	out string
+	out   string
+	reset bool
 }
 
 func (f *renderFlags) bind(cmd *cobra.Command) {
 	f.inputFlags.bind(cmd, "IP agents and browsers use to reach this host (default: the address of the interface holding the default route)")
 	cmd.Flags().StringVarP(&f.out, "output", "o", "deepflow", "deployment directory to write")
+	cmd.Flags().BoolVar(&f.reset, "reset", false, "start from the defaults, not from the settings the directory's earlier render recorded (secrets and the agent group ID are kept)")
 }
 
 func (f *renderFlags) options(stderr io.Writer) render.Options {
 	return render.Options{
 		Inputs: f.inputs(),
 		OutDir: f.out,
+		Reset:  f.reset,
 		DetectNodeIP: func() (string, string, error) {
 			ip, from, err := render.DefaultRouteIP()
 			if err == nil {
@@ -75,11 +79,17 @@ func newRenderCmd() *cobra.Command {
 flags), derives every address and port from one topology, validates every file
 with its format's parser, and only then swaps the new directory into place.
 
+A directory rendered before is rendered again from the settings it recorded:
+a flag or --set changes only that setting, and render prints what changed.
+--reset starts from the defaults again.
+
 Passwords not given are generated once and kept in .env (mode 0600); later
-renders read them back. Files changed by hand since the last render are not
+renders read them back, as they do the agent group ID (g-…) chosen at the
+first render. Files changed by hand since the last render are not
 overwritten without --force.`,
 		Example: `  deepflow-compose render --node-ip 10.1.2.3 -o deepflow
   deepflow-compose render --profile host-network --node-ip 10.1.2.3 --set mysql.port=30131 -o deepflow
+  deepflow-compose render -o deepflow --set mysql.port=30131   # keeps everything else
   deepflow-compose render -f values.yaml --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -116,7 +126,17 @@ func runRender(ctx context.Context, stdout, stderr io.Writer, o renderOptions) e
 		return err
 	}
 	for _, s := range plan.Generated {
+		if s == "agent.groupID" {
+			fmt.Fprintf(stderr, "Chose the agent group ID %s; it is kept in %s/%s.\n", plan.Settings.Agent.GroupID, o.out, deployment.ManifestName)
+			continue
+		}
 		fmt.Fprintf(stderr, "Generated %s; it is kept in %s/.env.\n", s, o.out)
+	}
+	if len(plan.Changed) > 0 {
+		fmt.Fprintln(stdout, "Settings changed since the last render:")
+		for _, c := range plan.Changed {
+			fmt.Fprintf(stdout, "  %s\n", c)
+		}
 	}
 	fmt.Fprintf(stdout, "Rendered DeepFlow %s (%s profile, %s network, node IP %s) into %s:\n",
 		plan.Settings.Version, plan.Profile.Name, plan.Settings.Network, plan.Settings.NodeIP, o.out)

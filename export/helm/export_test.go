@@ -657,7 +657,7 @@ func TestBadInput(t *testing.T) {
 // Render inputs export the same files as the directory they render.
 func TestFromInputsMatchesDir(t *testing.T) {
 	in := settings.Inputs{Profile: "process-agent", Version: "v7.1", NodeIP: nodeIP, Sets: []string{"agent.subnets=[10.9.0.0/16]",
-		"mysql.password=m-secret", "clickhouse.password=c-secret", "grafana.adminPassword=g-secret"}}
+		"mysql.password=m-secret", "clickhouse.password=c-secret", "grafana.adminPassword=g-secret", "agent.groupID=g-TE8la86jlZ"}}
 	e, err := Prepare(context.Background(), Options{Render: render.Options{Inputs: in}})
 	if err != nil {
 		t.Fatal(err)
