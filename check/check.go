@@ -95,6 +95,13 @@ func Run(dir string, opts Options) (*Report, error) {
 	return m.report(), nil
 }
 
+// ReportOf makes a report of findings another linter found (an exported
+// Helm values directory), sorted and counted as check's own.
+func ReportOf(findings []Finding) *Report {
+	m := &model{findings: findings}
+	return m.report()
+}
+
 // HasErrors reports whether any finding is an error.
 func (r *Report) HasErrors() bool { return r.Summary.Errors > 0 }
 
@@ -161,8 +168,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	if ver == "" {
 		ver = "unknown"
 	}
-	fmt.Fprintf(&b, "%d error(s), %d warning(s); read as %s networking, node IP %s, DeepFlow %s.\n",
-		r.Summary.Errors, r.Summary.Warnings, in.Network, ip, ver)
+	if in.Network == "" {
+		// Not a deployment (an exported values directory): nothing inferred.
+		fmt.Fprintf(&b, "%d error(s), %d warning(s).\n", r.Summary.Errors, r.Summary.Warnings)
+	} else {
+		fmt.Fprintf(&b, "%d error(s), %d warning(s); read as %s networking, node IP %s, DeepFlow %s.\n",
+			r.Summary.Errors, r.Summary.Warnings, in.Network, ip, ver)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/deepflow-compose/deepflow-compose/check"
+	helmexport "github.com/deepflow-compose/deepflow-compose/export/helm"
 )
 
 func newCheckCmd() *cobra.Command {
@@ -17,7 +17,9 @@ func newCheckCmd() *cobra.Command {
 		Long: `check reads a directory in DeepFlow's compose package layout (rendered by
 deepflow-compose, DeepFlow's own package, or converted by hand), infers the
 network mode, node IP, ports and secrets from it, and reports every
-inconsistency with its file, line, what is wrong and the exact fix.
+inconsistency with its file, line, what is wrong and the exact fix. On a
+directory written by export helm it checks every values key against the
+DeepFlow chart of the export's version.
 
 Exit status: 0 when clean or only warnings, 1 when there are errors, 2 when
 the directory cannot be read. --output json prints {"findings": [...],
@@ -25,15 +27,19 @@ the directory cannot be read. --output json prints {"findings": [...],
 		Example: `  deepflow-compose check deepflow
   deepflow-compose check deepflow-docker-compose --output json`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if output != "text" && output != "json" {
 				return &exitError{code: 2, err: fmt.Errorf("--output %q: want text or json", output)}
 			}
-			r, err := check.Run(args[0], check.Options{Context: cmd.Context()})
-			if err != nil {
-				if errors.Is(err, check.ErrUnreadable) {
+			var r *check.Report
+			if helmexport.IsValuesDir(args[0]) {
+				// An export helm directory: its values against the chart.
+				fs, err := helmexport.Lint(args[0])
+				if err != nil {
 					return &exitError{code: 2, err: err}
 				}
+				r = check.ReportOf(fs)
+			} else if r, err = check.Run(args[0], check.Options{Context: cmd.Context()}); err != nil {
 				return &exitError{code: 2, err: err}
 			}
 			w := cmd.OutOrStdout()

@@ -10,27 +10,19 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/deepflow-compose/deepflow-compose/check"
 	"gopkg.in/yaml.v3"
 )
 
-// Severity says whether a finding breaks the install.
-type Severity string
+// Finding is one problem in an exported values directory: check's own
+// findings, so `check` reports an export as it reports a deployment.
+type Finding = check.Finding
 
+// Severities, as check has them.
 const (
-	SevError   Severity = "error"
-	SevWarning Severity = "warning"
+	SevError   = check.Error
+	SevWarning = check.Warning
 )
-
-// Finding is one problem in an exported values directory, shaped like
-// check's findings.
-type Finding struct {
-	Severity Severity `json:"severity"`
-	File     string   `json:"file"`
-	Line     int      `json:"line"`
-	Rule     string   `json:"rule"`
-	Message  string   `json:"message"`
-	Fix      string   `json:"fix"`
-}
 
 // Lint rules.
 const (
