@@ -2,11 +2,9 @@ package dbver
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -352,6 +350,3 @@ func (m *MySQL) Restore(ctx context.Context, path string) error {
 	}
 	return nil
 }
-
-var _ = bytes.MinRead
-var _ = errors.New

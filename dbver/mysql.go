@@ -3,7 +3,6 @@ package dbver
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -46,7 +45,10 @@ type MySQL struct {
 }
 
 func (m *MySQL) connArgs() []string {
-	args := []string{"--protocol=TCP", "-h", m.host(), "-u", m.User}
+	// utf8mb4 whatever my.cnf's [client] says (the rendered one says
+	// utf8, three bytes at most): a dump or restore through it would mangle
+	// four-byte characters.
+	args := []string{"--protocol=TCP", "--default-character-set=utf8mb4", "-h", m.host(), "-u", m.User}
 	if m.Port != 0 {
 		args = append(args, "-P", strconv.Itoa(m.Port))
 	}
@@ -111,9 +113,21 @@ func exec(ctx context.Context, api client.APIClient, container string, env, cmd 
 	return nil
 }
 
+// firstLines keeps a command's error lines (the client's ERROR …, or the
+// tool's own "mysqldump: …"), else its first lines, up to n.
 func firstLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	var errs []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "ERROR") || strings.HasPrefix(l, "mysqldump:") || strings.HasPrefix(l, "mariadb-dump:") {
+			errs = append(errs, l)
+		}
+	}
+	if len(errs) > 0 {
+		lines = errs
+	}
 	var keep []string
-	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+	for _, l := range lines {
 		// The client's warning about passwords is noise here.
 		if strings.Contains(l, "Using a password on the command line interface can be insecure") || strings.TrimSpace(l) == "" {
 			continue
@@ -295,5 +309,3 @@ func quoteString(s string) string {
 	s = strings.ReplaceAll(s, `\`, `\\`)
 	return "'" + strings.ReplaceAll(s, `'`, `\'`) + "'"
 }
-
-var errNoContainer = errors.New("no container")

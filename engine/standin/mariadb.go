@@ -168,7 +168,6 @@ func importMariaDB(ctx context.Context, api client.APIClient, rootfs, name, key 
 				`ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
 				`ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]`,
 				`CMD ["mariadbd"]`,
-				`STOPSIGNAL SIGTERM`,
 			},
 		})
 	if err != nil {
