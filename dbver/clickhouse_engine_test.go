@@ -20,7 +20,7 @@ import (
 func TestClickHouseVersions(t *testing.T) {
 	st := renderStack(t, "clickhouse.password="+adversarial)
 	ctx := context.Background()
-	if _, err := standin.Build(ctx, st.e.API(), []string{st.image(t, "/clickhouse-server:")}, standin.Options{}); err != nil {
+	if _, err := standin.Build(ctx, st.e.API(), []string{st.image(t, st.s.Topology.ClickHouse.Service)}, standin.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	// Seeded where ClickHouse keeps its data, so the versions stay with it.

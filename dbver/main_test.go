@@ -15,7 +15,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +26,7 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/engine"
 	"github.com/deepflow-compose/deepflow-compose/engine/standin"
 	"github.com/deepflow-compose/deepflow-compose/internal/enginetest"
+	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/render"
 )
 
@@ -113,20 +113,18 @@ func renderStack(t *testing.T, sets ...string) *stack {
 	return st
 }
 
-// image is the rendered image name of a component ("/mysql:", "/clickhouse-server:").
-func (st *stack) image(t *testing.T, part string) string {
+// image is the image the rendered compose file gives a service.
+func (st *stack) image(t *testing.T, service string) string {
 	t.Helper()
-	images, err := st.e.Images(context.Background(), st.s)
+	d, err := layout.Read(context.Background(), st.s.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, i := range images {
-		if strings.Contains(i, part) {
-			return i
-		}
+	svc := d.Compose.Service(service)
+	if svc == nil || svc.Image.Val == "" {
+		t.Fatalf("%s names no image for %s", layout.Compose, service)
 	}
-	t.Fatalf("no image with %q among %v", part, images)
-	return ""
+	return svc.Image.Val
 }
 
 var (
@@ -148,7 +146,7 @@ func (st *stack) startMySQL(t *testing.T) *dbver.MySQL {
 		}
 		t.Skip(rootfsErr)
 	}
-	if _, err := standin.BuildMariaDB(ctx, st.e.API(), rootfsPath, []string{st.image(t, "/mysql:")}); err != nil {
+	if _, err := standin.BuildMariaDB(ctx, st.e.API(), rootfsPath, []string{st.image(t, st.s.Topology.MySQL.Service)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.e.UpServices(ctx, st.s, "mysql"); err != nil {

@@ -158,6 +158,16 @@ func TestRenderedMySQLStarts(t *testing.T) {
 		if err := m.Ping(ctx); err != nil {
 			t.Errorf("root cannot log in with its password: %v", err)
 		}
+		// As MySQL's entrypoint leaves them: root here and from anywhere,
+		// the MYSQL_USER, no anonymous user; MariaDB's own locked
+		// mariadb.sys owns its system views.
+		var accounts []string
+		for _, r := range mustSQL(t, m, "SELECT CONCAT(user, '@', host) FROM mysql.user ORDER BY 1") {
+			accounts = append(accounts, r[0])
+		}
+		if got, want := strings.Join(accounts, " "), user+"@% mariadb.sys@localhost root@% root@localhost"; got != want {
+			t.Errorf("accounts: %s, want %s", got, want)
+		}
 		for _, bad := range []struct{ user, pw string }{{"root", "x" + adversarial}, {user, adversarial[:5]}, {"root", ""}} {
 			wrong := *m
 			wrong.User, wrong.Password = bad.user, bad.pw
