@@ -179,8 +179,17 @@ func TestRenderedMySQLStarts(t *testing.T) {
 
 	t.Run("second start keeps the data dir", func(t *testing.T) {
 		mustSQL(t, m, "CREATE DATABASE kept; CREATE TABLE kept.t (v VARCHAR(8)); INSERT INTO kept.t VALUES ('here')")
-		timeout := 30
-		if _, err := api.ContainerRestart(ctx, m.Container, client.ContainerRestartOptions{Timeout: &timeout}); err != nil {
+		if err := st.e.StopServices(ctx, st.s, "mysql"); err != nil {
+			t.Fatal(err)
+		}
+		stopped, err := api.ContainerInspect(ctx, m.Container, client.ContainerInspectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stopped.Container.State.Running || stopped.Container.ID != ins.Container.ID {
+			t.Fatalf("after stop: running %v, same container %v", stopped.Container.State.Running, stopped.Container.ID == ins.Container.ID)
+		}
+		if err := st.e.UpServices(ctx, st.s, "mysql"); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, st, m.Container, m.Ping)

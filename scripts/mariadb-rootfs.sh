@@ -9,8 +9,8 @@
 #   scripts/mariadb-rootfs.sh      # prints the tarball's path
 #
 # The tarball is cached in $DFC_CACHE_DIR (default ~/.cache/deepflow-compose),
-# keyed by suite, architecture and mariadb-server's version: a cached one is
-# reused, and a new package version builds a new one. Building needs root
+# keyed by suite, architecture and the mariadb-server version apt offers: a
+# cached one is reused, and a new package version builds a new one. Building needs root
 # (debootstrap) and takes a few minutes; debootstrap is installed with apt-get
 # when missing.
 set -euo pipefail
@@ -92,6 +92,8 @@ main() {
 		log "debootstrap failed"
 		exit 1
 	fi
+	local installed real
+	installed="$(dpkg-query --admindir="$tmp/root/var/lib/dpkg" -W -f '${Version}' mariadb-server)"
 	# The package's own first-start data dir is dropped: the entrypoint
 	# initialises it from the container's environment, as MySQL's does.
 	# Documentation, locales and apt's caches are not needed to run.
@@ -99,8 +101,15 @@ main() {
 		"$tmp/root/usr/share/doc" "$tmp/root/usr/share/man" "$tmp/root/usr/share/info" "$tmp/root/usr/share/locale" \
 		"$tmp/root/var/log/"*.log
 	tar -C "$tmp/root" --numeric-owner --one-file-system -cf - . | gzip -1 >"$tmp/rootfs.tar.gz"
-	mv "$tmp/rootfs.tar.gz" "$out"
-	log "cached $out ($(du -h "$out" | cut -f1))"
+	# Named after what was installed; apt's lists here may be older or newer
+	# than the mirror, so the name looked up (apt's candidate) links to it.
+	real="mariadb-rootfs-$suite-$arch-${installed//:/_}.tar.gz"
+	mv "$tmp/rootfs.tar.gz" "$CACHE/$real"
+	if [ "$CACHE/$real" != "$out" ]; then
+		log "note: the mirror installed mariadb-server $installed, apt here offers $version"
+		ln -sfn "$real" "$out"
+	fi
+	log "cached $CACHE/$real ($(du -h "$CACHE/$real" | cut -f1))"
 	echo "$out"
 }
 

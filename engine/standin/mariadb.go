@@ -139,12 +139,18 @@ func BuildMariaDB(ctx context.Context, api client.APIClient, rootfs string, imag
 // version; its size tells a rebuilt one apart), the entrypoint and the list
 // of options it marks loose.
 func mariadbKey(rootfs string) (string, error) {
-	st, err := os.Stat(rootfs)
+	// The script's cache may link the name it looks up to the file named
+	// after the version really installed.
+	real, err := filepath.EvalSymlinks(rootfs)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrMariaDBRootfs, err)
+	}
+	st, err := os.Stat(real)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrMariaDBRootfs, err)
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(rootfs), st.Size())
+	fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(real), st.Size())
 	h.Write(mariadbEntrypoint)
 	h.Write([]byte(looseList()))
 	return hex.EncodeToString(h.Sum(nil)), nil
