@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
@@ -97,18 +98,39 @@ func exec(ctx context.Context, api client.APIClient, container string, env, cmd 
 	if out == nil {
 		out = io.Discard
 	}
-	if _, err := stdcopy.StdCopy(out, &stderr, att.Reader); err != nil {
-		return fmt.Errorf("%w: %s in %s: reading its output: %w", ErrExec, cmd[0], container, err)
+	_, outErr := stdcopy.StdCopy(out, &stderr, att.Reader)
+	// The output ends when the command does; a command that stopped
+	// reading its input early must not leave the feeder blocked.
+	att.Close()
+	feedErr := <-inErr
+	// The exit code is recorded a moment after the output ends.
+	var ins client.ExecInspectResult
+	for i := 0; ; i++ {
+		var err error
+		if ins, err = api.ExecInspect(ctx, cr.ID, client.ExecInspectOptions{}); err != nil {
+			return fmt.Errorf("%w: %s in %s: %w", ErrExec, cmd[0], container, err)
+		}
+		if !ins.Running || i == 100 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %s in %s: %w", ErrExec, cmd[0], container, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	if err := <-inErr; err != nil {
-		return fmt.Errorf("%w: %s in %s: feeding its input: %w", ErrExec, cmd[0], container, err)
+	if ins.Running {
+		return fmt.Errorf("%w: %s in %s still runs after its output ended", ErrExec, cmd[0], container)
 	}
-	ins, err := api.ExecInspect(ctx, cr.ID, client.ExecInspectOptions{})
-	if err != nil {
-		return fmt.Errorf("%w: %s in %s: %w", ErrExec, cmd[0], container, err)
-	}
+	// The command's own failure says more than a broken pipe does.
 	if ins.ExitCode != 0 {
 		return fmt.Errorf("%w: %s in %s exited %d: %s", ErrExec, cmd[0], container, ins.ExitCode, firstLines(stderr.String(), 5))
+	}
+	if outErr != nil {
+		return fmt.Errorf("%w: %s in %s: reading its output: %w", ErrExec, cmd[0], container, outErr)
+	}
+	if feedErr != nil {
+		return fmt.Errorf("%w: %s in %s: feeding its input: %w", ErrExec, cmd[0], container, feedErr)
 	}
 	return nil
 }

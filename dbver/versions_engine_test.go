@@ -215,6 +215,20 @@ func TestDumpVerifyRestore(t *testing.T) {
 		}
 	})
 
+	t.Run("a failing restore says why", func(t *testing.T) {
+		// The client stops at the first error while much input is still
+		// to come; its ERROR line must come back, not a broken pipe.
+		bad := filepath.Join(dir, "bad.sql")
+		body := "CREATE TABLE deepflow.vtap_group (id INT);\n" + strings.Repeat("SELECT 1;\n", 200000) + "-- Dump completed on 2026-11-27\n"
+		if err := os.WriteFile(bad, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err := m.Restore(ctx, bad)
+		if !errors.Is(err, dbver.ErrExec) || !strings.Contains(err.Error(), "ERROR 1050 (42S01) at line 1: Table 'vtap_group' already exists") {
+			t.Errorf("failing restore: %v", err)
+		}
+	})
+
 	t.Run("restore after damage", func(t *testing.T) {
 		mustSQL(t, m, `UPDATE deepflow.db_version SET version = '7.1.0.30';
 DELETE FROM deepflow.vtap_group WHERE name <> 'g-default';

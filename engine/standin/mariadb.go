@@ -78,7 +78,7 @@ func MariaDBRootfs(ctx context.Context) (string, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("%w: %s: %v: %s", ErrMariaDBRootfs, script, err, strings.TrimSpace(stderr.String()))
+		return "", fmt.Errorf("%w: %s: %w: %s", ErrMariaDBRootfs, script, err, strings.TrimSpace(stderr.String()))
 	}
 	p := strings.TrimSpace(string(out))
 	if _, err := os.Stat(p); err != nil {
