@@ -139,8 +139,12 @@ func (c *ClickHouse) TableVersions(ctx context.Context, databases []string) ([]T
 
 // CheckClickHouse compares every table's version with want by equality,
 // as DeepFlow's ingester does (its versions are not ordered), and names the
-// tables that differ.
+// tables that differ. No table at all is an error too: DeepFlow's ingester
+// creates its tables when it starts, so there is nothing to vouch for yet.
 func CheckClickHouse(tables []TableVersion, want string) error {
+	if len(tables) == 0 {
+		return fmt.Errorf("%w: want %s, but no table carries a version yet (has deepflow-server's ingester started?)", ErrTableVersion, want)
+	}
 	var bad []string
 	for _, t := range tables {
 		if t.Version != want {

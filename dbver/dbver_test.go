@@ -143,3 +143,28 @@ func TestTableVersionsQuery(t *testing.T) {
 		t.Errorf("unescapeTSV")
 	}
 }
+
+func TestCheckClickHouse(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		tables []TableVersion
+		msg    string
+	}{
+		{"all equal", []TableVersion{{"flow_log", "l4_flow_log", "v7.1.7.3"}, {"flow_metrics", "network.1m", "v7.1.7.3"}}, ""},
+		// Equality, not order: a newer table is as wrong as an older one.
+		{"newer", []TableVersion{{"flow_log", "l4_flow_log", "v7.2.0.0"}},
+			"clickhouse table version differs: want v7.1.7.3, but 1 of 1 tables differ: flow_log.l4_flow_log (v7.2.0.0)"},
+		{"none", nil, "clickhouse table version differs: want v7.1.7.3, but no table carries a version yet (has deepflow-server's ingester started?)"},
+	} {
+		err := CheckClickHouse(c.tables, "v7.1.7.3")
+		if c.msg == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.name, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrTableVersion) || err.Error() != c.msg {
+			t.Errorf("%s: %v\nwant %s", c.name, err, c.msg)
+		}
+	}
+}

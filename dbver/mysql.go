@@ -30,7 +30,8 @@ func IsDeepFlowDatabase(name string) bool {
 // MySQL reaches the MySQL server of a running stack through its container:
 // every statement runs in the container's own mysql client, so nothing
 // needs a published port, and the password travels in the exec's
-// environment (MYSQL_PWD), not on a command line.
+// environment (MYSQL_PWD, which MySQL 8.0 deprecates but its clients still
+// honour, as MariaDB's do), never on a command line.
 type MySQL struct {
 	API client.APIClient
 	// Container is the MySQL container's name or ID.
