@@ -10,6 +10,15 @@ if [ "$(id -u)" = 0 ]; then
 	trap 'scripts/dockerd.sh stop >/dev/null 2>&1 || true' EXIT
 	# CI must never skip the engine tests; a developer without root may.
 	export DFC_REQUIRE_ENGINE="${CI:+1}"
+	# The MariaDB stand-in of the database engine (dbver's tests): Debian's
+	# mariadb-server through debootstrap, a few minutes once, then cached.
+	if rootfs="$(scripts/mariadb-rootfs.sh)"; then
+		export DFC_MARIADB_ROOTFS="$rootfs"
+	elif [ -n "${CI:-}" ]; then
+		exit 1
+	else
+		echo "test.sh: no MariaDB root filesystem; the tests that need it will skip" >&2
+	fi
 else
 	echo "test.sh: not root, so no private Docker engine; engine tests will skip" >&2
 fi

@@ -34,7 +34,7 @@ const DefaultBusybox = "/bin/busybox"
 // ErrBusybox means no static busybox is available to build a rootfs from.
 var ErrBusybox = errors.New("no static busybox (install Debian's busybox-static)")
 
-//go:embed rootfs/run.sh rootfs/yflat.awk rootfs/health.cgi
+//go:embed rootfs/run.sh rootfs/yflat.awk rootfs/health.cgi rootfs/clickhouse.cgi
 var rootfs embed.FS
 
 // Options tune the stand-ins' behaviour.
@@ -149,7 +149,7 @@ func Rootfs(o Options) ([]byte, error) {
 			return nil, err
 		}
 	}
-	for _, f := range []string{"run.sh", "yflat.awk", "health.cgi"} {
+	for _, f := range []string{"run.sh", "yflat.awk", "health.cgi", "clickhouse.cgi"} {
 		data, err := rootfs.ReadFile("rootfs/" + f)
 		if err != nil {
 			return nil, err

@@ -89,6 +89,10 @@ clickhouse)
 	H="$(xmlget $C listen_host)"
 	serve http "$H" "$(xmlget $C http_port)"
 	echo "Ok." >"$W/http/ping"
+	# Queries (POST / or /?query=) go to the CGI: httpd runs
+	# cgi-bin/index.cgi for a directory without index.html.
+	mkdir -p "$W/http/cgi-bin"
+	cp /standin/clickhouse.cgi "$W/http/cgi-bin/index.cgi"
 	serve tcp "$H" "$(xmlget $C tcp_port)"
 	serve interserver "$H" "$(xmlget $C interserver_http_port)"
 	[ -d /var/lib/clickhouse ] && echo "stand-in data" >/var/lib/clickhouse/standin.bin

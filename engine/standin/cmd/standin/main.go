@@ -5,7 +5,11 @@
 // ports so `deepflow-compose up` can be tried where no registry is
 // reachable. They are not DeepFlow.
 //
-//	go run ./engine/standin/cmd/standin DIR
+// With --mariadb, the MySQL image name gets the MariaDB stand-in of the
+// database engine instead (Debian's mariadb-server; building its root
+// filesystem the first time needs root and a few minutes).
+//
+//	go run ./engine/standin/cmd/standin [--mariadb] DIR
 package main
 
 import (
@@ -17,13 +21,17 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/engine"
 	"github.com/deepflow-compose/deepflow-compose/engine/standin"
+	"github.com/deepflow-compose/deepflow-compose/layout"
 )
+
+var mariadb bool
 
 func main() {
 	var o standin.Options
 	never := flag.String("never-ready", "", "comma-separated roles that never get ready (mysql, clickhouse, deepflow-server, deepflow-app, grafana)")
 	flag.IntVar(&o.Health503, "health-503", 0, "health probes the server stand-in answers 503 to before it turns ready")
 	flag.StringVar(&o.Busybox, "busybox", standin.DefaultBusybox, "static busybox binary")
+	flag.BoolVar(&mariadb, "mariadb", false, "run MySQL on the MariaDB stand-in of the database engine")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: standin [flags] DIR\n")
 		flag.PrintDefaults()
@@ -65,5 +73,25 @@ func run(dir string, o standin.Options) error {
 	for _, img := range images {
 		fmt.Println("  " + img)
 	}
+	if !mariadb {
+		return nil
+	}
+	d, err := layout.Read(ctx, s.Dir)
+	if err != nil {
+		return err
+	}
+	svc := d.Compose.Service(s.Topology.MySQL.Service)
+	if svc == nil || svc.Image.Val == "" {
+		return fmt.Errorf("%s: service %s names no image", layout.Compose, s.Topology.MySQL.Service)
+	}
+	mysql := svc.Image.Val
+	rootfs, err := standin.MariaDBRootfs(ctx)
+	if err != nil {
+		return err
+	}
+	if id, err = standin.BuildMariaDB(ctx, e.API(), rootfs, []string{mysql}); err != nil {
+		return err
+	}
+	fmt.Printf("MariaDB stand-in of the database engine %s (not MySQL) tagged as:\n  %s\n", id, mysql)
 	return nil
 }
