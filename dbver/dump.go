@@ -14,11 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deepflow-compose/deepflow-compose/topology"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
-
-	"github.com/deepflow-compose/deepflow-compose/render"
 )
 
 // dumpTrailer starts the last line mysqldump writes when it finished.
@@ -309,7 +308,7 @@ func (m *MySQL) startScratch(ctx context.Context, timeout time.Duration) (*MySQL
 	}
 	// The image's entrypoint first runs a socket-only server to initialise;
 	// the TCP port answers once the real one runs.
-	s := &MySQL{API: m.API, Container: cr.ID, Port: render.MySQLBuiltinPort, User: "root", Password: pw}
+	s := &MySQL{API: m.API, Container: cr.ID, Port: topology.Builtin(topology.SQL), User: "root", Password: pw}
 	deadline := time.Now().Add(timeout)
 	for {
 		err := s.Ping(ctx)

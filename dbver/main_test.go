@@ -28,6 +28,8 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/internal/enginetest"
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // testRegistry keeps every image name on loopback: a missing stand-in makes
@@ -83,7 +85,7 @@ func renderStack(t *testing.T, sets ...string) *stack {
 		"projectName=dfc-dbver",
 	}, sets...)
 	plan, err := render.Prepare(context.Background(), render.Options{
-		Inputs: render.Inputs{Profile: "bridge", NodeIP: "127.0.0.1", Sets: sets},
+		Inputs: settings.Inputs{Profile: "bridge", NodeIP: "127.0.0.1", Sets: sets},
 		OutDir: filepath.Join(root, "deploy"),
 	})
 	if err != nil {
@@ -122,7 +124,7 @@ func (st *stack) image(t *testing.T, service string) string {
 	}
 	svc := d.Compose.Service(service)
 	if svc == nil || svc.Image.Val == "" {
-		t.Fatalf("%s names no image for %s", layout.Compose, service)
+		t.Fatalf("%s names no image for %s", topology.Compose, service)
 	}
 	return svc.Image.Val
 }

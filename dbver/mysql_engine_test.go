@@ -14,6 +14,7 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/dbver"
 	"github.com/deepflow-compose/deepflow-compose/engine/standin"
 	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // adversarial holds every character that breaks naive quoting in SQL,
@@ -62,7 +63,7 @@ func TestRenderedMySQLStarts(t *testing.T) {
 	t.Run("my.cnf", func(t *testing.T) {
 		// Only the listed MySQL-only options are marked, and the log says so.
 		line := 0
-		for i, l := range strings.Split(string(dir.Data[layout.MyCnf]), "\n") {
+		for i, l := range strings.Split(string(dir.Data[topology.MyCnf]), "\n") {
 			if strings.HasPrefix(l, "default-authentication-plugin") {
 				line = i + 1
 			}
@@ -73,7 +74,7 @@ func TestRenderedMySQLStarts(t *testing.T) {
 		}
 		mounted := execOut(t, st, m.Container, "cat", "/etc/my.cnf")
 		used := execOut(t, st, m.Container, "cat", "/run/mysqld/my.cnf")
-		if mounted != string(dir.Data[layout.MyCnf]) {
+		if mounted != string(dir.Data[topology.MyCnf]) {
 			t.Errorf("/etc/my.cnf in the container is not the rendered file")
 		}
 		if got := strings.Replace(mounted, "\ndefault-authentication-plugin=", "\nloose-default-authentication-plugin=", 1); used != got {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/engine"
 	"github.com/deepflow-compose/deepflow-compose/layout"
-	"github.com/deepflow-compose/deepflow-compose/render"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // ClickHouseUser is the ClickHouse user the rendered users.xml defines.
@@ -35,12 +35,12 @@ func MySQLFor(api client.APIClient, s *engine.Stack) (*MySQL, error) {
 	if err != nil {
 		return nil, err
 	}
-	name := render.EnvNames().MySQLPassword
+	name := topology.Vars.MySQLPassword
 	pw, ok := env[name]
 	if !ok || pw == "" {
 		return nil, fmt.Errorf("%s: %s is not set", s.EnvFile, name)
 	}
-	ep, err := s.Topology.Self(&s.Topology.MySQL, render.LMySQL)
+	ep, err := s.Topology.Self(topology.SQL)
 	if err != nil {
 		return nil, err
 	}
@@ -56,23 +56,23 @@ func ClickHouseFor(ctx context.Context, api client.APIClient, s *engine.Stack) (
 	if err != nil {
 		return nil, err
 	}
-	name := render.EnvNames().ClickHousePassword
+	name := topology.Vars.ClickHousePassword
 	pw, ok := env[name]
 	if !ok || pw == "" {
 		return nil, fmt.Errorf("%s: %s is not set", s.EnvFile, name)
 	}
 	c := &s.Topology.ClickHouse
-	l, err := c.L(render.LHTTP)
+	l, err := c.L(topology.HTTP)
 	if err != nil {
 		return nil, err
 	}
 	ch := &ClickHouse{User: ClickHouseUser, Password: pw}
 	if l.HostPort != 0 {
-		ep, err := s.Topology.External(c, render.LHTTP)
+		ep, err := s.Topology.External(topology.HTTP)
 		if err != nil {
 			return nil, err
 		}
-		if l.Bind == "127.0.0.1" {
+		if l.Bind == topology.Loopback {
 			ep.Host = l.Bind
 		}
 		ch.URL = ep.URL()

@@ -22,6 +22,7 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/engine"
 	"github.com/deepflow-compose/deepflow-compose/engine/standin"
 	"github.com/deepflow-compose/deepflow-compose/layout"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 var mariadb bool
@@ -82,7 +83,7 @@ func run(dir string, o standin.Options) error {
 	}
 	svc := d.Compose.Service(s.Topology.MySQL.Service)
 	if svc == nil || svc.Image.Val == "" {
-		return fmt.Errorf("%s: service %s names no image", layout.Compose, s.Topology.MySQL.Service)
+		return fmt.Errorf("%s: service %s names no image", topology.Compose, s.Topology.MySQL.Service)
 	}
 	mysql := svc.Image.Val
 	rootfs, err := standin.MariaDBRootfs(ctx)
