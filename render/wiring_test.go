@@ -13,6 +13,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/deepflow-compose/deepflow-compose/internal/reference"
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/templates"
@@ -91,23 +92,9 @@ func TestTemplatesHaveNoLiterals(t *testing.T) {
 	}
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Dir(wd)
-}
-
 // referenceDir is DeepFlow's published package, beside the clone.
 func referenceDir(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join(repoRoot(t), "..", "shared", "reference", "deepflow-docker-compose")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("DeepFlow's reference package is not beside the clone (%v)", err)
-	}
-	return dir
+	return reference.Dir(t, "deepflow-docker-compose", topology.Compose)
 }
 
 func loadRendered(t *testing.T, p *Plan) *types.Project {
