@@ -7,6 +7,7 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/render"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 type agentOptions struct {
@@ -97,7 +98,8 @@ those the server's network mode exposes, unless given.`,
 	fl := cmd.Flags()
 	o.inputFlags.bindValues(cmd)
 	fl.StringVar(&o.server, "server", "", "address of deepflow-server that agents dial (required)")
-	fl.StringVar(&o.network, "network", "", "the server's network mode: bridge (agents use 30035/30033) or host (20035/20033)")
+	fl.StringVar(&o.network, "network", "", fmt.Sprintf("the server's network mode: bridge (agents use %d/%d) or host (%d/%d)",
+		topology.BridgePublished(topology.GRPC), topology.BridgePublished(topology.Ingester), topology.Builtin(topology.GRPC), topology.Builtin(topology.Ingester)))
 	fl.IntVar(&o.controllerPort, "controller-port", 0, "controller (gRPC) port agents dial, instead of the network mode's")
 	fl.IntVar(&o.ingesterPort, "ingester-port", 0, "ingester port agents send data to, instead of the network mode's")
 	fl.StringVar(&o.groupID, "group-id", "", "agent group ID (g-…) the agent asks to join")

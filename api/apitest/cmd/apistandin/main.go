@@ -18,6 +18,7 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 	"github.com/deepflow-compose/deepflow-compose/api/apitest"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 func main() {
@@ -40,7 +41,7 @@ func run(args []string) error {
 // setup parses the flags and builds the handler.
 func setup(args []string) (string, http.Handler, error) {
 	fs := flag.NewFlagSet("apistandin", flag.ContinueOnError)
-	listen := fs.String("listen", ":20417", "address to serve the stand-in controller API on")
+	listen := fs.String("listen", ":"+strconv.Itoa(topology.Builtin(topology.Controller)), "address to serve the stand-in controller API on")
 	notReady := fs.Int("not-ready", 3, "health probes answered 503 before ready; negative: never ready")
 	stage := fs.String("stage", "", "pin the start-up stage shown while not ready")
 	legacy := fs.Bool("legacy", false, "act as a server older than v6.6.9 (legacy group-config API only)")
