@@ -180,8 +180,7 @@ func (m *model) inferNetwork() {
 	if host == 0 && other == 0 {
 		// No compose file to go by: the agent side still says which
 		// ports it expects.
-		grpc, _ := m.topo.Server.L(topology.GRPC)
-		if v, ok := m.d.AgentYAML.Get("controller-port"); ok && v.Val == strconv.Itoa(grpc.Port) {
+		if v, ok := m.d.AgentYAML.Get(agentRow().Port); ok && v.Val == strconv.Itoa(m.listener(topology.GRPC).Port) {
 			m.network = settings.Host
 		}
 	}

@@ -288,3 +288,41 @@ func TestComposeCompatibility(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplatesPrintOnlyTableIDs: every .W.<ID> a template prints is a row
+// of topology.Consumers, and every row is printed by some template, so the
+// table and the templates cannot drift apart.
+func TestTemplatesPrintOnlyTableIDs(t *testing.T) {
+	ids := map[string]bool{}
+	for _, c := range topology.Consumers {
+		ids[c.ID] = true
+	}
+	printed := map[string]bool{}
+	re := regexp.MustCompile(`\.W\.(\w+)`)
+	err := fs.WalkDir(templates.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(templates.FS, path)
+		if err != nil {
+			return err
+		}
+		for _, m := range re.FindAllStringSubmatch(string(data), -1) {
+			if !ids[m[1]] {
+				t.Errorf("templates/%s prints .W.%s, which no row of topology.Consumers defines", path, m[1])
+			}
+			printed[m[1]] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := range ids {
+		// The group config's rows are printed by agentcfg, from the same
+		// endpoints.
+		if !printed[id] && id != "AgentIngester" {
+			t.Errorf("no template prints consumer %s", id)
+		}
+	}
+}
