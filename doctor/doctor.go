@@ -25,14 +25,16 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 	"github.com/deepflow-compose/deepflow-compose/api"
 	"github.com/deepflow-compose/deepflow-compose/bootstrap"
+	"github.com/deepflow-compose/deepflow-compose/check"
 )
 
-// Severity says how bad a finding is.
-type Severity string
+// Severity says how bad a finding is: check's severities, and two that a
+// live checklist also reports.
+type Severity = check.Severity
 
 const (
-	Error   Severity = "error"
-	Warning Severity = "warning"
+	Error   = check.Error
+	Warning = check.Warning
 	// Info is worth knowing and needs no action.
 	Info Severity = "info"
 	// OK is a check that passed.
