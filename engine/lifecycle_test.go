@@ -250,3 +250,39 @@ func TestNeverReady(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentOnServerCapabilities: the stack's own agent needs capabilities
+// some engines cannot grant (this workplace's sandboxed engine lacks
+// CAP_SYS_RESOURCE). Preflight tries them first: where they are refused,
+// up stops before anything starts and says how to go on; where they are
+// granted, the agent container runs with the stack.
+func TestAgentOnServerCapabilities(t *testing.T) {
+	needEngine(t)
+	var out syncBuffer
+	e := newEngine(t, &out, "")
+	s := renderStack(t, "bridge", "projectName=dfc-agentcaps", "agent.onServer=true")
+	buildStandins(t, e, s, standin.Options{})
+	t.Cleanup(func() { _ = e.Down(context.Background(), s, engine.DownOptions{Purge: true, Yes: true}) })
+	_, err := e.Up(context.Background(), s, engine.UpOptions{Timeout: time.Minute})
+	if errors.Is(err, engine.ErrPreflight) {
+		for _, want := range []string{"agent caps", "cannot give the agent container its capabilities", "--set agent.onServer=false"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("preflight error lacks %q: %v", want, err)
+			}
+		}
+		if n := len(containers(t, e, s.Project)); n != 0 {
+			t.Errorf("preflight refused the agent but %d containers exist", n)
+		}
+		t.Logf("this engine refuses the agent's capabilities; preflight said so: %v", err)
+		return
+	}
+	if err != nil {
+		t.Fatalf("up: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "the engine grants the agent's capabilities") {
+		t.Errorf("preflight did not try the agent's capabilities:\n%s", out.String())
+	}
+	if _, ok := containers(t, e, s.Project)[s.Topology.Agent.Service]; !ok {
+		t.Errorf("the agent container is not part of the stack")
+	}
+}

@@ -85,6 +85,10 @@ func renderStack(t testing.TB, profile string, sets ...string) *engine.Stack {
 	sets = append([]string{
 		"dataDir=" + filepath.Join(root, "data"),
 		"registry=" + testRegistry,
+		// These tests are about the server stack; the stack's own agent
+		// has tests of its own (it needs capabilities a sandboxed engine
+		// may not grant).
+		"agent.onServer=false",
 	}, sets...)
 	plan, err := render.Prepare(context.Background(), render.Options{
 		Inputs: settings.Inputs{Profile: profile, NodeIP: "127.0.0.1", Sets: sets},

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/deepflow-compose/deepflow-compose/settings"
@@ -87,6 +88,7 @@ func (e *Engine) Preflight(ctx context.Context, s *Stack, p *types.Project) (*Pr
 		func() Check { return checkExistingData(s) },
 		func() Check { return e.checkImages(ctx, p, pf) },
 		func() Check { return checkAgent(s, pf.EngineVersion) },
+		func() Check { return e.checkAgentCaps(ctx, s, p) },
 	} {
 		if err := add(c()); err != nil {
 			return pf, err
@@ -404,4 +406,49 @@ func (e *Engine) Images(ctx context.Context, s *Stack) ([]string, error) {
 		return nil, err
 	}
 	return projectImages(p), nil
+}
+
+// checkAgentCaps tries the stack's own agent's capability list on this
+// engine with a container that never runs: some engines (inside other
+// containers, in some sandboxes) cannot grant them all, and the agent then
+// fails at start with the stack half up.
+func (e *Engine) checkAgentCaps(ctx context.Context, s *Stack, p *types.Project) Check {
+	c := Check{Name: "agent caps"}
+	svc, ok := p.Services[s.Topology.Agent.Service]
+	if !s.Topology.AgentOnServer || !ok {
+		c.Level, c.Msg = OK, "the stack runs no agent of its own"
+		return c
+	}
+	what := "privileged: true"
+	if !svc.Privileged {
+		what = "capabilities " + strings.Join(svc.CapAdd, ", ")
+	}
+	if _, err := e.api.ImageInspect(ctx, svc.Image); err != nil {
+		c.Level, c.Msg = OK, fmt.Sprintf("not tried: %s is not here yet", svc.Image)
+		return c
+	}
+	cr, err := e.api.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: &container.Config{Image: svc.Image, Entrypoint: []string{"/deepflow-compose-capability-probe"},
+			Labels: map[string]string{"io.deepflow-compose.probe": "capabilities"}},
+		HostConfig: &container.HostConfig{NetworkMode: "none", CapAdd: svc.CapAdd, Privileged: svc.Privileged},
+	})
+	if err != nil {
+		c.Level, c.Msg = Warn, fmt.Sprintf("could not try the agent's %s: %v", what, err)
+		return c
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_, _ = e.api.ContainerRemove(ctx, cr.ID, client.ContainerRemoveOptions{Force: true})
+	}()
+	// The entrypoint does not exist: a start that gets as far as looking
+	// for it has applied the capabilities.
+	_, err = e.api.ContainerStart(ctx, cr.ID, client.ContainerStartOptions{})
+	if err != nil && (strings.Contains(err.Error(), "apply caps") || strings.Contains(err.Error(), "operation not permitted")) {
+		c.Level, c.Msg = Fail, fmt.Sprintf("this engine cannot give the agent container its %s (%v), so the stack's own agent cannot start here; "+
+			"render again with --set agent.onServer=false (agents on other hosts are not affected), or run on a host whose Docker engine can", what, err)
+		return c
+	}
+	c.Level, c.Msg = OK, fmt.Sprintf("the engine grants the agent's %s", what)
+	return c
 }
