@@ -91,7 +91,7 @@ func TestLifecycle(t *testing.T) {
 			byName[sv.Service] = i
 		}
 		srv := back.Services[byName["deepflow-server"]]
-		if srv.Readiness != engine.Ready || srv.State != "running" || !strings.HasPrefix(srv.Status, "Up") || len(srv.Probes) != 2 {
+		if srv.Readiness != engine.Ready || srv.State != "running" || !strings.HasPrefix(srv.Status, "Up") || len(srv.Probes) != 3 {
 			t.Errorf("deepflow-server status: %+v", srv)
 		}
 		if !strings.Contains(srv.Image, "/deepflow-server:") {

@@ -158,6 +158,11 @@ func Rootfs(o Options) ([]byte, error) {
 			return nil, err
 		}
 	}
+	for name, data := range map[string][]byte{"mysql-greeting": MySQLGreeting(), "http2-settings": http2Settings} {
+		if err := file("standin/"+name, 0o644, data); err != nil {
+			return nil, err
+		}
+	}
 	conf := fmt.Sprintf("# stand-in settings, baked in at build time\nHEALTH_503=%d\nNEVER_READY=%q\n",
 		o.Health503, strings.Join(o.NeverReady, " "))
 	if err := file("standin/conf", 0o644, []byte(conf)); err != nil {
@@ -173,6 +178,34 @@ func Rootfs(o Options) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// http2Settings is an empty SETTINGS frame on stream 0: what an HTTP/2
+// (gRPC) server sends first.
+var http2Settings = []byte{0, 0, 0, 4, 0, 0, 0, 0, 0}
+
+// MySQLGreeting is the handshake packet (protocol 10) a MySQL server sends
+// on every new connection, with a server version that says "stand-in".
+func MySQLGreeting() []byte {
+	var p []byte
+	p = append(p, 10)
+	p = append(p, "8.0.0-deepflow-compose-standin"...)
+	p = append(p, 0)
+	p = append(p, 1, 0, 0, 0)          // connection id
+	p = append(p, "standin1"...)       // auth data, part 1
+	p = append(p, 0)                   // filler
+	p = append(p, 0xff, 0xf7)          // capabilities, low
+	p = append(p, 0x21)                // utf8 collation
+	p = append(p, 2, 0)                // status: autocommit
+	p = append(p, 0xff, 0x81)          // capabilities, high
+	p = append(p, 21)                  // auth data length
+	p = append(p, make([]byte, 10)...) // reserved
+	p = append(p, "standin12345"...)   // auth data, part 2
+	p = append(p, 0)                   // its terminator
+	p = append(p, "mysql_native_password"...)
+	p = append(p, 0)
+	n := len(p)
+	return append([]byte{byte(n), byte(n >> 8), byte(n >> 16), 0}, p...)
 }
 
 // checkStatic refuses a dynamically linked busybox: it could not run in an
