@@ -31,6 +31,9 @@ func (e *Engine) Down(ctx context.Context, s *Stack, o DownOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := e.checkOwner(ctx, s); err != nil {
+		return err
+	}
 	dirs := dataDirs(s, p)
 	if o.Purge && !o.Yes {
 		if err := e.confirm(s, dirs); err != nil {

@@ -53,6 +53,9 @@ func (e *Engine) Up(ctx context.Context, s *Stack, o UpOptions) (*UpResult, erro
 	if err != nil {
 		return res, err
 	}
+	if err := e.checkOwner(ctx, s); err != nil {
+		return res, err
+	}
 	fmt.Fprintf(e.out, "Preflight for %s (project %s, %s networking)\n", s.Dir, s.Project, s.Network)
 	res.Preflight, err = e.Preflight(ctx, s, p)
 	if err != nil {
