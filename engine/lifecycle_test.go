@@ -163,6 +163,17 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("purge left the mysql dir: %v", err)
 		}
 	})
+
+	t.Run("down after purge", func(t *testing.T) {
+		var do syncBuffer
+		de := newEngine(t, &do, "")
+		if err := de.Down(ctx, s, engine.DownOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(do.String(), "data kept") || !strings.Contains(do.String(), "Nothing removed; there is no data in "+s.DataDir) {
+			t.Errorf("down after a purge:\n%s", do.String())
+		}
+	})
 }
 
 // TestPreflightPortBusy holds a port the stack needs and expects preflight

@@ -131,7 +131,7 @@ func downAtEnd(t testing.TB, e *engine.Engine, s *engine.Stack) {
 		}
 		defer e2.Close()
 		if err := e2.Down(ctx, s, engine.DownOptions{Purge: true, Yes: true}); err != nil {
-			t.Logf("cleanup down: %v\n%s", err, out.String())
+			t.Errorf("cleanup down: %v\n%s", err, out.String())
 		}
 	})
 }

@@ -203,6 +203,10 @@ func componentLabel(s *Stack, key string) string {
 func checkDataDir(s *Stack) Check {
 	c := Check{Name: "data dir"}
 	dir := s.DataDir
+	if systemDir(dir) {
+		c.Level, c.Msg = Fail, systemDirError(s)
+		return c
+	}
 	exists := true
 	probe := dir
 	for {
@@ -271,14 +275,14 @@ func checkExistingData(s *Stack) Check {
 		c.Level, c.Msg = OK, "no MySQL data under "+s.DataDir+"; a fresh install"
 		return c
 	}
-	prev := readMarker(s.DataDir)
-	if prev == s.Version+" "+s.Project {
+	prev, _ := readMarker(s.DataDir)
+	if prev != nil && prev.Version == s.Version && prev.Project == s.Project {
 		c.Level, c.Msg = OK, fmt.Sprintf("MySQL data in %s is this stack's own (DeepFlow %s); kept", mysqlDir, s.Version)
 		return c
 	}
 	from := "an earlier install"
-	if v, _, ok := strings.Cut(prev, " "); ok && v != "" {
-		from = "DeepFlow " + v
+	if prev != nil && prev.Version != "" {
+		from = "DeepFlow " + prev.Version
 	}
 	c.Level = Warn
 	c.Msg = fmt.Sprintf("MySQL data from %s is in %s. deepflow-server checks the db_version recorded there against the schema of %s: "+
@@ -286,18 +290,6 @@ func checkExistingData(s *Stack) Check {
 		"To start fresh, run `deepflow-compose down %s --purge` (or move %s aside) before up; to keep the data, deploy the version that wrote it",
 		from, mysqlDir, s.Version, s.Dir, s.DataDir)
 	return c
-}
-
-func readMarker(dataDir string) string {
-	b, err := os.ReadFile(filepath.Join(dataDir, markerName))
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
-}
-
-func writeMarker(s *Stack) error {
-	return os.WriteFile(filepath.Join(s.DataDir, markerName), []byte(s.Version+" "+s.Project+"\n"), 0o644)
 }
 
 func (e *Engine) checkImages(ctx context.Context, p *types.Project, pf *Preflight) Check {

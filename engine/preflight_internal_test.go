@@ -67,7 +67,7 @@ func TestCheckExistingData(t *testing.T) {
 	if c := checkExistingData(s); c.Level != Warn || !strings.Contains(c.Msg, "DeepFlow v6.6") {
 		t.Errorf("data of another version: %+v", c)
 	}
-	if err := writeMarker(s); err != nil {
+	if err := claimData(s, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	if c := checkExistingData(s); c.Level != OK {

@@ -23,6 +23,10 @@ type UpOptions struct {
 	// Rerender lets up render agent/ again privileged on an engine older
 	// than 20.10.10.
 	Rerender Rerender
+	// AcceptPasswordChange goes on when a datastore password in .env is
+	// not the one the existing data was created with, and records the new
+	// one: the user has changed it inside the database.
+	AcceptPasswordChange bool
 }
 
 // UpResult tells what Up did and how long each part took.
@@ -61,7 +65,18 @@ func (e *Engine) Up(ctx context.Context, s *Stack, o UpOptions) (*UpResult, erro
 	if err != nil {
 		return res, err
 	}
+	pw := checkPasswords(s, o.AcceptPasswordChange)
+	res.Preflight.Checks = append(res.Preflight.Checks, pw)
+	fmt.Fprintln(e.out, pw)
+	if pw.Level == Fail {
+		return res, fmt.Errorf("%w: %w: %s", ErrPreflight, ErrPasswordChanged, pw.Msg)
+	}
 	privilegeAgent(ctx, e.out, e.err, s, res.Preflight.EngineVersion, o.Rerender)
+	// Record what this stack creates before compose creates it: down
+	// --purge deletes only that.
+	if err := claimData(s, dataDirs(s, p), o.AcceptPasswordChange); err != nil {
+		return res, fmt.Errorf("record the data dir's owner in %s: %w", filepath.Join(s.DataDir, markerName), err)
+	}
 
 	current, n, err := e.upToDate(ctx, s, p)
 	if err != nil {
@@ -79,9 +94,6 @@ func (e *Engine) Up(ctx context.Context, s *Stack, o UpOptions) (*UpResult, erro
 	res.Total = time.Since(start)
 	if err != nil {
 		return res, err
-	}
-	if err := writeMarker(s); err != nil {
-		fmt.Fprintf(e.err, "warning: cannot record the data dir's version: %v\n", err)
 	}
 	e.printNext(s)
 	return res, nil
