@@ -58,7 +58,7 @@ func (e *Engine) Up(ctx context.Context, s *Stack, o UpOptions) (*UpResult, erro
 		return res, err
 	}
 	if err := e.checkOwner(ctx, s); err != nil {
-		return res, err
+		return res, fmt.Errorf("%w: %w", ErrPreflight, err) // nothing was started
 	}
 	fmt.Fprintf(e.out, "Preflight for %s (project %s, %s networking)\n", s.Dir, s.Project, s.Network)
 	res.Preflight, err = e.Preflight(ctx, s, p)
