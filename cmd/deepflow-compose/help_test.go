@@ -15,7 +15,7 @@ func TestEngineCommandsHaveLongHelp(t *testing.T) {
 		if err != nil || cmd.Name() != name {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if len(strings.Fields(cmd.Long)) < 30 {
+		if len(strings.Fields(cmd.Long)) < 20 {
 			t.Errorf("%s has no long help: %q", name, cmd.Long)
 		}
 	}
