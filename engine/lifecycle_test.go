@@ -195,7 +195,7 @@ func TestPreflightPortBusy(t *testing.T) {
 	}
 	msg := err.Error()
 	self := "pid " + strconv.Itoa(os.Getpid()) + " ("
-	for _, want := range []string{strconv.Itoa(port), "deepflow-grafana", self, filepath.Base(os.Args[0])} {
+	for _, want := range []string{strconv.Itoa(port), "deepflow-grafana", self, filepath.Base(os.Args[0]), "--set grafana.port=PORT"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q: %s", want, msg)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 	"github.com/docker/compose/v5/pkg/api"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
@@ -177,7 +178,7 @@ func (e *Engine) checkPorts(ctx context.Context, s *Stack) Check {
 		if holder == "" {
 			holder = "an unknown process: " + errors.Unwrap(err).Error()
 		}
-		busy = append(busy, what+" is held by "+holder)
+		busy = append(busy, what+" is held by "+holder+"; "+portHint(s, hp))
 	}
 	if len(busy) > 0 {
 		c.Level, c.Msg = Fail, strings.Join(busy, "; ")
@@ -189,6 +190,15 @@ func (e *Engine) checkPorts(ctx context.Context, s *Stack) Check {
 		c.Msg += fmt.Sprintf(", %d held by this stack (%s)", len(ours), strings.Join(ours, ", "))
 	}
 	return c
+}
+
+// portHint says how to get a busy port free: the setting that moves it,
+// or, for ports no setting moves, that the holder must go.
+func portHint(s *Stack, hp topology.HostPort) string {
+	if key, ok := topology.SettingKey(hp.Listener); ok {
+		return fmt.Sprintf("stop it, or render %s again with --set %s=PORT to use another port", s.Dir, key)
+	}
+	return fmt.Sprintf("stop it: %s's %s port is fixed by DeepFlow's image and the agents' files, not a setting", componentLabel(s, hp.Component), hp.Listener)
 }
 
 func componentLabel(s *Stack, key string) string {

@@ -143,3 +143,19 @@ func rerender(ctx context.Context, dir, set string) error {
 	_, _, err := render.Rerender(ctx, dir, set)
 	return err
 }
+
+func TestPortHint(t *testing.T) {
+	s := &Stack{Dir: "/srv/deploy", Topology: topology.Resolve(topology.Spec{Network: settings.Bridge})}
+	for _, tc := range []struct {
+		hp   topology.HostPort
+		want string
+	}{
+		{topology.HostPort{Port: 3306, Component: "mysql", Listener: topology.SQL}, "stop it, or render /srv/deploy again with --set mysql.port=PORT to use another port"},
+		{topology.HostPort{Port: 3000, Component: "grafana", Listener: topology.Web}, "stop it, or render /srv/deploy again with --set grafana.port=PORT to use another port"},
+		{topology.HostPort{Port: 30417, Component: "server", Listener: topology.Controller}, "stop it: deepflow-server's controller port is fixed by DeepFlow's image and the agents' files, not a setting"},
+	} {
+		if got := portHint(s, tc.hp); got != tc.want {
+			t.Errorf("%d: %q, want %q", tc.hp.Port, got, tc.want)
+		}
+	}
+}

@@ -197,6 +197,21 @@ func SpecFor(s *settings.Settings) Spec {
 	return sp
 }
 
+// settingKeys names the setting that moves each listener's node port, as
+// SpecFor reads it. The server's and the app's ports are not settings: they
+// are fixed by DeepFlow's images and the agents' files.
+var settingKeys = map[Name]string{
+	SQL: "mysql.port", TCP: "clickhouse.tcpPort", HTTP: "clickhouse.httpPort",
+	Interserver: "clickhouse.interserverPort", Web: "grafana.port",
+}
+
+// SettingKey is the dotted setting (for --set) that moves the listener's
+// node port; false when no setting does.
+func SettingKey(n Name) (string, bool) {
+	k, ok := settingKeys[n]
+	return k, ok
+}
+
 // Topology is the single resolved wiring of a deployment.
 type Topology struct {
 	Network settings.Network
