@@ -35,8 +35,9 @@ type UpResult struct {
 	// Changed is false when every container was already up to date and
 	// compose was not asked to do anything.
 	Changed bool
-	// Changes counts compose's finished events by their text (Created,
-	// Started, Recreated, Pulled, …).
+	// Changes counts compose's finished events by resource kind and text:
+	// "container created", "container started", "network created", … (a
+	// network is counted apart from the containers).
 	Changes map[string]int
 	// Compose is how long compose took to create and start the containers.
 	Compose time.Duration
@@ -125,11 +126,20 @@ func (e *Engine) composeUp(ctx context.Context, s *Stack, p *types.Project, res 
 		}
 		return fmt.Errorf("compose up %s: %w", s.Project, err)
 	}
-	var parts []string
-	for k, v := range res.Changes {
-		parts = append(parts, fmt.Sprintf("%s %d", strings.ToLower(k), v))
+	var keys []string
+	for k := range res.Changes {
+		keys = append(keys, k)
 	}
-	sort.Strings(parts)
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		kind, text, _ := strings.Cut(k, " ")
+		n := res.Changes[k]
+		if n != 1 {
+			kind += "s"
+		}
+		parts = append(parts, fmt.Sprintf("%s %d %s", text, n, kind))
+	}
 	fmt.Fprintf(e.out, "Containers up in %s (%s)\n", res.Compose.Round(100*time.Millisecond), strings.Join(parts, ", "))
 	return nil
 }
@@ -231,9 +241,20 @@ func (r *recorder) On(events ...api.Resource) {
 				r.seen = map[string]bool{}
 			}
 			r.seen[ev.ID+"\x00"+ev.Text] = true
-			r.counts[ev.Text]++
+			r.counts[eventKey(ev)]++
 		}
 	}
 	r.mu.Unlock()
 	r.next.On(events...)
+}
+
+// eventKey is "kind text" in lower case: compose names a resource "Container
+// deepflow-mysql" or "Network dfc_default", and a network's "Created" must
+// not count as a container's.
+func eventKey(ev api.Resource) string {
+	kind, _, ok := strings.Cut(ev.ID, " ")
+	if !ok {
+		kind = "resource"
+	}
+	return strings.ToLower(kind + " " + ev.Text)
 }

@@ -33,6 +33,13 @@ func TestUpBridgeThenHostNetwork(t *testing.T) {
 			if !res.Changed {
 				t.Error("first up reported no change")
 			}
+			// The network is created too, and must not count as a container.
+			if res.Changes["container created"] != 8 || !strings.Contains(out.String(), "(created 8 containers, ") {
+				t.Errorf("containers created: %v", res.Changes)
+			}
+			if nets := res.Changes["network created"]; (profile == "bridge") != (nets == 1) {
+				t.Errorf("%s: %d networks created", profile, nets)
+			}
 			if len(res.Probes) != 7 {
 				t.Errorf("want 7 readiness probes, got %d", len(res.Probes))
 			}
