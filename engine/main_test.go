@@ -106,7 +106,7 @@ func renderStack(t testing.TB, profile string, sets ...string) *engine.Stack {
 // buildStandins builds stand-in images under every name the stack asks for.
 func buildStandins(t testing.TB, e *engine.Engine, s *engine.Stack, o standin.Options) {
 	t.Helper()
-	images, err := e.Images(context.Background(), s)
+	images, err := e.AllImages(context.Background(), s)
 	if err != nil {
 		t.Fatal(err)
 	}

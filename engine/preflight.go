@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -406,4 +407,21 @@ func (e *Engine) Images(ctx context.Context, s *Stack) ([]string, error) {
 		return nil, err
 	}
 	return projectImages(p), nil
+}
+
+// AllImages lists every image the deployment may run: those its compose
+// file asks for (hand edits included) and every one the render pins, the
+// agent's too.
+func (e *Engine) AllImages(ctx context.Context, s *Stack) ([]string, error) {
+	imgs, err := e.Images(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	for _, img := range s.Images {
+		if !slices.Contains(imgs, img) {
+			imgs = append(imgs, img)
+		}
+	}
+	sort.Strings(imgs)
+	return imgs, nil
 }

@@ -27,6 +27,8 @@ type Stack struct {
 	GrafanaUser string
 	// GrafanaPasswordVar is the .env line that holds Grafana's password.
 	GrafanaPasswordVar string
+	// Images is every image the render pins, the agent's included.
+	Images []string
 
 	// secrets are .env's passwords; only their salted hashes leave the
 	// process (the data dir's marker).
@@ -65,6 +67,7 @@ func FromDeployment(d *deployment.Deployment) (*Stack, error) {
 		Topology:           d.Topology,
 		GrafanaUser:        s.Grafana.AdminUser,
 		GrafanaPasswordVar: topology.Vars.GrafanaPass,
+		Images:             d.Images.List(),
 		secrets:            d.Secrets(),
 	}, nil
 }

@@ -1,7 +1,7 @@
 // Command standin builds stand-in images for a rendered deployment on the
 // Docker engine DOCKER_HOST names: busybox images, labelled
-// io.deepflow-compose.standin=true, under every image name the deployment's
-// compose file asks for. They answer the readiness probes on the rendered
+// io.deepflow-compose.standin=true, under every image name the deployment
+// uses, the agent's included. They answer the readiness probes on the rendered
 // ports so `deepflow-compose up` can be tried where no registry is
 // reachable. They are not DeepFlow.
 //
@@ -53,7 +53,9 @@ func run(dir string, o standin.Options) error {
 		return err
 	}
 	defer e.Close()
-	images, err := e.Images(ctx, s)
+	// Every image the render pins, the agent's too: the agent's compose
+	// file and an agent service of the main one then start as well.
+	images, err := e.AllImages(ctx, s)
 	if err != nil {
 		return err
 	}
