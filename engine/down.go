@@ -86,8 +86,10 @@ func (e *Engine) Down(ctx context.Context, s *Stack, o DownOptions) error {
 		}
 	}
 	removeEmptyParents(dirs, s.DataDir)
-	if len(foreign) == 0 {
-		os.Remove(filepath.Join(s.DataDir, markerName))
+	// The record goes too: whatever appears here later was not created by
+	// this stack's first up.
+	if err := os.Remove(filepath.Join(s.DataDir, markerName)); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("purge %s: %w", filepath.Join(s.DataDir, markerName), err)
 	}
 	fmt.Fprintf(e.out, "%s and its data purged (%d directories under %s)\n", what, len(dirs), s.DataDir)
 	if len(foreign) > 0 {
