@@ -1,13 +1,17 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/moby/moby/client"
 
 	"github.com/deepflow-compose/deepflow-compose/engine"
 	"github.com/deepflow-compose/deepflow-compose/engine/standin"
@@ -111,4 +115,35 @@ func TestDataOwnership(t *testing.T) {
 			t.Errorf("a refused purge deleted data: %v", err)
 		}
 	})
+}
+
+// TestStandinSparesRealImages: the stand-in builder refuses a name a real
+// image holds, since up would then run the stand-in instead, unless told.
+func TestStandinSparesRealImages(t *testing.T) {
+	needEngine(t)
+	ctx := context.Background()
+	var out syncBuffer
+	e := newEngine(t, &out, "")
+	layer, err := standin.Rootfs(standin.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const real = "127.0.0.1:5999/dfc-real/mysql:1"
+	res, err := e.API().ImageImport(ctx, client.ImageImportSource{Source: bytes.NewReader(layer), SourceName: "-"}, real, client.ImageImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res)
+	res.Close()
+	t.Cleanup(func() { e.API().ImageRemove(ctx, real, client.ImageRemoveOptions{Force: true}) })
+	_, err = standin.Build(ctx, e.API(), []string{"127.0.0.1:5999/dfc-real/other:1", real}, standin.Options{})
+	if !errors.Is(err, standin.ErrRealImage) || !strings.Contains(err.Error(), real) {
+		t.Fatalf("want ErrRealImage naming %s, got %v", real, err)
+	}
+	if _, err := e.API().ImageInspect(ctx, "127.0.0.1:5999/dfc-real/other:1"); err == nil {
+		t.Error("a refused build tagged an image")
+	}
+	if _, err := standin.Build(ctx, e.API(), []string{real}, standin.Options{ReplaceReal: true}); err != nil {
+		t.Fatalf("-replace-real: %v", err)
+	}
 }

@@ -31,6 +31,10 @@ const Label = "io.deepflow-compose.standin"
 // DefaultBusybox is where Debian's busybox-static installs the binary.
 const DefaultBusybox = "/bin/busybox"
 
+// ErrRealImage: a name the stand-in would take already names an image that
+// is not a stand-in; taking it would hide the real image from up.
+var ErrRealImage = errors.New("name taken by a real image")
+
 // ErrBusybox means no static busybox is available to build a rootfs from.
 var ErrBusybox = errors.New("no static busybox (install Debian's busybox-static)")
 
@@ -45,6 +49,9 @@ type Options struct {
 	// 503 with an init stage to this many health probes after its
 	// databases answer, before it turns ready.
 	Health503 int
+	// ReplaceReal lets Build take a name that a real (not stand-in) image
+	// holds on the engine.
+	ReplaceReal bool
 	// NeverReady lists roles (mysql, clickhouse, deepflow-server,
 	// deepflow-app, grafana) that never open their ports; the server one
 	// answers 503 forever.
@@ -57,12 +64,23 @@ func Build(ctx context.Context, api client.APIClient, images []string, o Options
 	if len(images) == 0 {
 		return "", errors.New("standin: no image names given")
 	}
+	names := append([]string(nil), images...)
+	sort.Strings(names)
+	if !o.ReplaceReal {
+		var real []string
+		for _, n := range names {
+			if img, err := api.ImageInspect(ctx, n); err == nil && (img.Config == nil || img.Config.Labels[Label] != "true") {
+				real = append(real, n)
+			}
+		}
+		if len(real) > 0 {
+			return "", fmt.Errorf("%w: %s already on this engine; a stand-in under that name would run instead of it. Use a private engine (scripts/dockerd.sh), or replace it on purpose", ErrRealImage, strings.Join(real, ", "))
+		}
+	}
 	layer, err := Rootfs(o)
 	if err != nil {
 		return "", err
 	}
-	names := append([]string(nil), images...)
-	sort.Strings(names)
 	res, err := api.ImageImport(ctx, client.ImageImportSource{Source: bytes.NewReader(layer), SourceName: "-"}, names[0],
 		client.ImageImportOptions{
 			Message: "deepflow-compose stand-in (not DeepFlow)",

@@ -24,6 +24,7 @@ func main() {
 	never := flag.String("never-ready", "", "comma-separated roles that never get ready (mysql, clickhouse, deepflow-server, deepflow-app, grafana)")
 	flag.IntVar(&o.Health503, "health-503", 0, "health probes the server stand-in answers 503 to before it turns ready")
 	flag.StringVar(&o.Busybox, "busybox", standin.DefaultBusybox, "static busybox binary")
+	flag.BoolVar(&o.ReplaceReal, "replace-real", false, "take image names that real images hold on this engine (they stop being used)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: standin [flags] DIR\n")
 		flag.PrintDefaults()
