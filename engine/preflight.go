@@ -295,11 +295,17 @@ func checkExistingData(s *Stack) Check {
 	if prev != nil && prev.Version != "" {
 		from = "DeepFlow " + prev.Version
 	}
+	// Purge deletes only what this stack created: for anyone else's data
+	// the way to start fresh is moving it aside.
+	fresh := fmt.Sprintf("move %s aside before up (down --purge deletes only data this stack created)", s.DataDir)
+	if prev != nil && !prev.legacy && prev.Project == s.Project {
+		fresh = fmt.Sprintf("run `deepflow-compose down %s --purge` before up", s.Dir)
+	}
 	c.Level = Warn
 	c.Msg = fmt.Sprintf("MySQL data from %s is in %s. deepflow-server checks the db_version recorded there against the schema of %s: "+
 		"an older version is migrated on start, a newer or foreign one stops the server with a db_version mismatch and the controller never gets ready. "+
-		"To start fresh, run `deepflow-compose down %s --purge` (or move %s aside) before up; to keep the data, deploy the version that wrote it",
-		from, mysqlDir, s.Version, s.Dir, s.DataDir)
+		"To start fresh, %s; to keep the data, deploy the version that wrote it",
+		from, mysqlDir, s.Version, fresh)
 	return c
 }
 

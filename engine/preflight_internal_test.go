@@ -58,7 +58,7 @@ func TestCheckExistingData(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := checkExistingData(s)
-	if c.Level != Warn || !strings.Contains(c.Msg, "db_version") || !strings.Contains(c.Msg, "an earlier install") || !strings.Contains(c.Msg, "--purge") {
+	if c.Level != Warn || !strings.Contains(c.Msg, "db_version") || !strings.Contains(c.Msg, "an earlier install") || !strings.Contains(c.Msg, "To start fresh, move "+dir+" aside before up") {
 		t.Errorf("foreign data: %+v", c)
 	}
 	if err := os.WriteFile(filepath.Join(dir, markerName), []byte("v6.6 deepflow\n"), 0o644); err != nil {
@@ -72,6 +72,10 @@ func TestCheckExistingData(t *testing.T) {
 	}
 	if c := checkExistingData(s); c.Level != OK {
 		t.Errorf("this stack's own data: %+v", c)
+	}
+	s.Version = "v7.2"
+	if c := checkExistingData(s); c.Level != Warn || !strings.Contains(c.Msg, "To start fresh, run `deepflow-compose down /srv/deploy --purge` before up") {
+		t.Errorf("this stack's data of another version: %+v", c)
 	}
 }
 
