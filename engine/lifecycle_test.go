@@ -91,7 +91,7 @@ func TestLifecycle(t *testing.T) {
 			byName[sv.Service] = i
 		}
 		srv := back.Services[byName["deepflow-server"]]
-		if srv.Readiness != engine.Ready || srv.State != "running" || !strings.HasPrefix(srv.Status, "Up") || len(srv.Probes) != 2 {
+		if srv.Readiness != engine.Ready || srv.State != "running" || !strings.HasPrefix(srv.Status, "Up") || len(srv.Probes) != 3 {
 			t.Errorf("deepflow-server status: %+v", srv)
 		}
 		if !strings.Contains(srv.Image, "/deepflow-server:") {
@@ -163,6 +163,17 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("purge left the mysql dir: %v", err)
 		}
 	})
+
+	t.Run("down after purge", func(t *testing.T) {
+		var do syncBuffer
+		de := newEngine(t, &do, "")
+		if err := de.Down(ctx, s, engine.DownOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(do.String(), "data kept") || !strings.Contains(do.String(), "Nothing removed; there is no data in "+s.DataDir) {
+			t.Errorf("down after a purge:\n%s", do.String())
+		}
+	})
 }
 
 // TestPreflightPortBusy holds a port the stack needs and expects preflight
@@ -184,7 +195,7 @@ func TestPreflightPortBusy(t *testing.T) {
 	}
 	msg := err.Error()
 	self := "pid " + strconv.Itoa(os.Getpid()) + " ("
-	for _, want := range []string{strconv.Itoa(port), "deepflow-grafana", self, filepath.Base(os.Args[0])} {
+	for _, want := range []string{strconv.Itoa(port), "deepflow-grafana", self, filepath.Base(os.Args[0]), "--set grafana.port=PORT"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q: %s", want, msg)
 		}

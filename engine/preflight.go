@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 	"github.com/docker/compose/v5/pkg/api"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
@@ -179,7 +181,7 @@ func (e *Engine) checkPorts(ctx context.Context, s *Stack) Check {
 		if holder == "" {
 			holder = "an unknown process: " + errors.Unwrap(err).Error()
 		}
-		busy = append(busy, what+" is held by "+holder)
+		busy = append(busy, what+" is held by "+holder+"; "+portHint(s, hp))
 	}
 	if len(busy) > 0 {
 		c.Level, c.Msg = Fail, strings.Join(busy, "; ")
@@ -191,6 +193,15 @@ func (e *Engine) checkPorts(ctx context.Context, s *Stack) Check {
 		c.Msg += fmt.Sprintf(", %d held by this stack (%s)", len(ours), strings.Join(ours, ", "))
 	}
 	return c
+}
+
+// portHint says how to get a busy port free: the setting that moves it,
+// or, for ports no setting moves, that the holder must go.
+func portHint(s *Stack, hp topology.HostPort) string {
+	if key, ok := topology.SettingKey(hp.Listener); ok {
+		return fmt.Sprintf("stop it, or render %s again with --set %s=PORT to use another port", s.Dir, key)
+	}
+	return fmt.Sprintf("stop it: %s's %s port is fixed by DeepFlow's image and the agents' files, not a setting", componentLabel(s, hp.Component), hp.Listener)
 }
 
 func componentLabel(s *Stack, key string) string {
@@ -205,6 +216,10 @@ func componentLabel(s *Stack, key string) string {
 func checkDataDir(s *Stack) Check {
 	c := Check{Name: "data dir"}
 	dir := s.DataDir
+	if systemDir(dir) {
+		c.Level, c.Msg = Fail, systemDirError(s)
+		return c
+	}
 	exists := true
 	probe := dir
 	for {
@@ -273,33 +288,27 @@ func checkExistingData(s *Stack) Check {
 		c.Level, c.Msg = OK, "no MySQL data under "+s.DataDir+"; a fresh install"
 		return c
 	}
-	prev := readMarker(s.DataDir)
-	if prev == s.Version+" "+s.Project {
+	prev, _ := readMarker(s.DataDir)
+	if prev != nil && prev.Version == s.Version && prev.Project == s.Project {
 		c.Level, c.Msg = OK, fmt.Sprintf("MySQL data in %s is this stack's own (DeepFlow %s); kept", mysqlDir, s.Version)
 		return c
 	}
 	from := "an earlier install"
-	if v, _, ok := strings.Cut(prev, " "); ok && v != "" {
-		from = "DeepFlow " + v
+	if prev != nil && prev.Version != "" {
+		from = "DeepFlow " + prev.Version
+	}
+	// Purge deletes only what this stack created: for anyone else's data
+	// the way to start fresh is moving it aside.
+	fresh := fmt.Sprintf("move %s aside before up (down --purge deletes only data this stack created)", s.DataDir)
+	if prev != nil && !prev.legacy && prev.Project == s.Project {
+		fresh = fmt.Sprintf("run `deepflow-compose down %s --purge` before up", s.Dir)
 	}
 	c.Level = Warn
 	c.Msg = fmt.Sprintf("MySQL data from %s is in %s. deepflow-server checks the db_version recorded there against the schema of %s: "+
 		"an older version is migrated on start, a newer or foreign one stops the server with a db_version mismatch and the controller never gets ready. "+
-		"To start fresh, run `deepflow-compose down %s --purge` (or move %s aside) before up; to keep the data, deploy the version that wrote it",
-		from, mysqlDir, s.Version, s.Dir, s.DataDir)
+		"To start fresh, %s; to keep the data, deploy the version that wrote it",
+		from, mysqlDir, s.Version, fresh)
 	return c
-}
-
-func readMarker(dataDir string) string {
-	b, err := os.ReadFile(filepath.Join(dataDir, markerName))
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
-}
-
-func writeMarker(s *Stack) error {
-	return os.WriteFile(filepath.Join(s.DataDir, markerName), []byte(s.Version+" "+s.Project+"\n"), 0o644)
 }
 
 func (e *Engine) checkImages(ctx context.Context, p *types.Project, pf *Preflight) Check {
@@ -451,4 +460,21 @@ func (e *Engine) checkAgentCaps(ctx context.Context, s *Stack, p *types.Project)
 	}
 	c.Level, c.Msg = OK, fmt.Sprintf("the engine grants the agent's %s", what)
 	return c
+}
+
+// AllImages lists every image the deployment may run: those its compose
+// file asks for (hand edits included) and every one the render pins, the
+// agent's too.
+func (e *Engine) AllImages(ctx context.Context, s *Stack) ([]string, error) {
+	imgs, err := e.Images(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	for _, img := range s.Images {
+		if !slices.Contains(imgs, img) {
+			imgs = append(imgs, img)
+		}
+	}
+	sort.Strings(imgs)
+	return imgs, nil
 }

@@ -22,8 +22,9 @@ const (
 )
 
 type upOptions struct {
-	timeout  time.Duration
-	progress string
+	timeout        time.Duration
+	progress       string
+	acceptPassword bool
 }
 
 func newUpCmd() *cobra.Command {
@@ -36,7 +37,11 @@ brings the stack in DIR up through the embedded Docker Compose SDK (no compose
 plugin needed; DOCKER_HOST and the usual Docker environment apply) and waits
 from this host until every service answers its readiness probe.
 
-A second up on an unchanged stack changes nothing and says so.
+A second up on an unchanged stack changes nothing and says so. Up refuses a
+project name that a stack from another directory uses on this engine, and a
+MySQL or Grafana password in .env that differs from the one the existing data
+was created with (those keep their first password): it shows how to change
+the password inside the database, then --accept-password-change goes on.
 Exit codes: 2 preflight failed, 3 not ready in time, 4 image unavailable.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -45,12 +50,13 @@ Exit codes: 2 preflight failed, 3 not ready in time, 4 image unavailable.`,
 	}
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for every service to be ready")
 	cmd.Flags().StringVar(&o.progress, "progress", engine.ProgressAuto, "compose progress: auto (live on a TTY, plain otherwise), tty, plain or quiet")
+	cmd.Flags().BoolVar(&o.acceptPassword, "accept-password-change", false, "the datastore passwords in .env were changed inside the databases too: record them and start")
 	return cmd
 }
 
 func runUp(cmd *cobra.Command, dir string, o upOptions) error {
 	return onStack(cmd, dir, o.progress, func(ctx context.Context, e *engine.Engine, s *engine.Stack) error {
-		_, err := e.Up(ctx, s, engine.UpOptions{Timeout: o.timeout, Rerender: func(ctx context.Context, dir, set string) error {
+		_, err := e.Up(ctx, s, engine.UpOptions{Timeout: o.timeout, AcceptPasswordChange: o.acceptPassword, Rerender: func(ctx context.Context, dir, set string) error {
 			_, _, err := render.Rerender(ctx, dir, set)
 			return err
 		}})

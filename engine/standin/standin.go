@@ -31,6 +31,10 @@ const Label = "io.deepflow-compose.standin"
 // DefaultBusybox is where Debian's busybox-static installs the binary.
 const DefaultBusybox = "/bin/busybox"
 
+// ErrRealImage: a name the stand-in would take already names an image that
+// is not a stand-in; taking it would hide the real image from up.
+var ErrRealImage = errors.New("name taken by a real image")
+
 // ErrBusybox means no static busybox is available to build a rootfs from.
 var ErrBusybox = errors.New("no static busybox (install Debian's busybox-static)")
 
@@ -45,6 +49,9 @@ type Options struct {
 	// 503 with an init stage to this many health probes after its
 	// databases answer, before it turns ready.
 	Health503 int
+	// ReplaceReal lets Build take a name that a real (not stand-in) image
+	// holds on the engine.
+	ReplaceReal bool
 	// NeverReady lists roles (mysql, clickhouse, deepflow-server,
 	// deepflow-app, grafana) that never open their ports; the server one
 	// answers 503 forever.
@@ -57,12 +64,23 @@ func Build(ctx context.Context, api client.APIClient, images []string, o Options
 	if len(images) == 0 {
 		return "", errors.New("standin: no image names given")
 	}
+	names := append([]string(nil), images...)
+	sort.Strings(names)
+	if !o.ReplaceReal {
+		var real []string
+		for _, n := range names {
+			if img, err := api.ImageInspect(ctx, n); err == nil && (img.Config == nil || img.Config.Labels[Label] != "true") {
+				real = append(real, n)
+			}
+		}
+		if len(real) > 0 {
+			return "", fmt.Errorf("%w: %s already on this engine; a stand-in under that name would run instead of it. Use a private engine (scripts/dockerd.sh), or replace it on purpose", ErrRealImage, strings.Join(real, ", "))
+		}
+	}
 	layer, err := Rootfs(o)
 	if err != nil {
 		return "", err
 	}
-	names := append([]string(nil), images...)
-	sort.Strings(names)
 	res, err := api.ImageImport(ctx, client.ImageImportSource{Source: bytes.NewReader(layer), SourceName: "-"}, names[0],
 		client.ImageImportOptions{
 			Message: "deepflow-compose stand-in (not DeepFlow)",
@@ -158,6 +176,11 @@ func Rootfs(o Options) ([]byte, error) {
 			return nil, err
 		}
 	}
+	for name, data := range map[string][]byte{"mysql-greeting": MySQLGreeting(), "http2-settings": http2Settings} {
+		if err := file("standin/"+name, 0o644, data); err != nil {
+			return nil, err
+		}
+	}
 	conf := fmt.Sprintf("# stand-in settings, baked in at build time\nHEALTH_503=%d\nNEVER_READY=%q\n",
 		o.Health503, strings.Join(o.NeverReady, " "))
 	if err := file("standin/conf", 0o644, []byte(conf)); err != nil {
@@ -173,6 +196,34 @@ func Rootfs(o Options) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// http2Settings is an empty SETTINGS frame on stream 0: what an HTTP/2
+// (gRPC) server sends first.
+var http2Settings = []byte{0, 0, 0, 4, 0, 0, 0, 0, 0}
+
+// MySQLGreeting is the handshake packet (protocol 10) a MySQL server sends
+// on every new connection, with a server version that says "stand-in".
+func MySQLGreeting() []byte {
+	var p []byte
+	p = append(p, 10)
+	p = append(p, "8.0.0-deepflow-compose-standin"...)
+	p = append(p, 0)
+	p = append(p, 1, 0, 0, 0)          // connection id
+	p = append(p, "standin1"...)       // auth data, part 1
+	p = append(p, 0)                   // filler
+	p = append(p, 0xff, 0xf7)          // capabilities, low
+	p = append(p, 0x21)                // utf8 collation
+	p = append(p, 2, 0)                // status: autocommit
+	p = append(p, 0xff, 0x81)          // capabilities, high
+	p = append(p, 21)                  // auth data length
+	p = append(p, make([]byte, 10)...) // reserved
+	p = append(p, "standin12345"...)   // auth data, part 2
+	p = append(p, 0)                   // its terminator
+	p = append(p, "mysql_native_password"...)
+	p = append(p, 0)
+	n := len(p)
+	return append([]byte{byte(n), byte(n >> 8), byte(n >> 16), 0}, p...)
 }
 
 // checkStatic refuses a dynamically linked busybox: it could not run in an

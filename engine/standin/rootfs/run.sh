@@ -15,6 +15,7 @@ elif [ -f /etc/deepflow/app.yaml ]; then ROLE=deepflow-app
 elif [ -f /etc/clickhouse-server/config.xml ]; then ROLE=clickhouse
 elif [ -f /etc/my.cnf ]; then ROLE=mysql
 elif [ -f /etc/grafana/grafana.ini ]; then ROLE=grafana
+elif [ -f /etc/deepflow-agent/deepflow-agent.yaml ]; then ROLE=deepflow-agent
 else ROLE=init
 fi
 
@@ -56,6 +57,20 @@ serve() {
 	log "listening: $1 on $(bindaddr "$2"):$3"
 }
 
+# greet NAME PORT FILE: a listener that sends FILE to every connection, for
+# protocols where the server speaks first (MySQL's greeting) or answers any
+# opening with a fixed frame (HTTP/2 SETTINGS). busybox nc binds every
+# address; the readiness probes only need the process to answer.
+greet() {
+	if [ -z "$2" ]; then
+		log "no port found for $1 in the rendered config"
+		exit 3
+	fi
+	nc -ll -p "$2" -e /bin/cat "$3" &
+	PIDS="$PIDS $!"
+	log "listening: $1 on $2 (answers with $(basename "$3"))"
+}
+
 never() {
 	case " $NEVER_READY " in *" $ROLE "*) return 0 ;; esac
 	return 1
@@ -79,7 +94,7 @@ init)
 mysql)
 	C=/etc/my.cnf
 	never && stall "mysql"
-	serve mysql "$(iniget $C mysqld bind-address)" "$(iniget $C mysqld port)"
+	greet mysql "$(iniget $C mysqld port)" /standin/mysql-greeting
 	# Leave data behind as MySQL would, so keeping and purging it shows.
 	[ -d /var/lib/mysql ] && echo "stand-in data" >/var/lib/mysql/standin.ibd
 	;;
@@ -96,6 +111,12 @@ clickhouse)
 	serve tcp "$H" "$(xmlget $C tcp_port)"
 	serve interserver "$H" "$(xmlget $C interserver_http_port)"
 	[ -d /var/lib/clickhouse ] && echo "stand-in data" >/var/lib/clickhouse/standin.bin
+	;;
+deepflow-agent)
+	# The agent only dials out; a stand-in has nothing to send, so it stays
+	# up and quiet, as an agent with restart: always would.
+	log "idle (a stand-in sends no data)"
+	while :; do sleep 3600 & PIDS="$PIDS $!"; wait $!; done
 	;;
 deepflow-app)
 	C=/etc/deepflow/app.yaml
@@ -117,7 +138,7 @@ deepflow-server)
 	serve controller 0.0.0.0 "$(yget $C controller.listen-port)"
 	mkdir -p "$W/controller/cgi-bin" "$W/controller/v1/health"
 	cp /standin/health.cgi "$W/controller/cgi-bin/index.cgi"
-	serve grpc 0.0.0.0 "$(yget $C controller.grpc-port)"
+	greet grpc "$(yget $C controller.grpc-port)" /standin/http2-settings
 	serve ingester 0.0.0.0 20033
 	serve profile 0.0.0.0 20419
 	MH="$(yget $C controller.mysql.host)"
