@@ -17,9 +17,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -34,7 +36,7 @@ const DefaultBusybox = "/bin/busybox"
 // ErrBusybox means no static busybox is available to build a rootfs from.
 var ErrBusybox = errors.New("no static busybox (install Debian's busybox-static)")
 
-//go:embed rootfs/run.sh rootfs/yflat.awk rootfs/health.cgi
+//go:embed rootfs/run.sh rootfs/yflat.awk
 var rootfs embed.FS
 
 // Options tune the stand-ins' behaviour.
@@ -49,6 +51,51 @@ type Options struct {
 	// deepflow-app, grafana) that never open their ports; the server one
 	// answers 503 forever.
 	NeverReady []string
+	// APIStandin is a static apistandin binary (the controller API
+	// stand-in the server role serves); when empty it is built with
+	// `go build`, which needs the Go toolchain and this module's source.
+	APIStandin string
+}
+
+// apistandinPkg is the command the server role runs on the controller port.
+const apistandinPkg = "github.com/deepflow-compose/deepflow-compose/api/apitest/cmd/apistandin"
+
+var (
+	apiOnce sync.Once
+	apiBin  []byte
+	apiErr  error
+)
+
+// ErrAPIStandin means the controller API stand-in could not be built.
+var ErrAPIStandin = errors.New("standin: cannot build the controller API stand-in")
+
+// apiStandin returns the apistandin binary, built once per process as a
+// static binary (CGO_ENABLED=0): the image has no libc.
+func apiStandin(path string) ([]byte, error) {
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrAPIStandin, err)
+		}
+		return b, nil
+	}
+	apiOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "apistandin")
+		if err != nil {
+			apiErr = fmt.Errorf("%w: %w", ErrAPIStandin, err)
+			return
+		}
+		defer os.RemoveAll(dir)
+		bin := filepath.Join(dir, "apistandin")
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, apistandinPkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			apiErr = fmt.Errorf("%w: go build: %w: %s", ErrAPIStandin, err, strings.TrimSpace(string(out)))
+			return
+		}
+		apiBin, apiErr = os.ReadFile(bin)
+	})
+	return apiBin, apiErr
 }
 
 // Build imports one stand-in image and tags it with every name in images.
@@ -141,15 +188,22 @@ func Rootfs(o Options) ([]byte, error) {
 	if err := file("bin/busybox", 0o755, bin); err != nil {
 		return nil, err
 	}
+	api, err := apiStandin(o.APIStandin)
+	if err != nil {
+		return nil, err
+	}
+	if err := file("bin/apistandin", 0o755, api); err != nil {
+		return nil, err
+	}
 	for _, a := range applets {
-		if a == "busybox" {
+		if a == "busybox" || a == "apistandin" {
 			continue
 		}
 		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + a, Linkname: "busybox", Mode: 0o777, ModTime: mtime}); err != nil {
 			return nil, err
 		}
 	}
-	for _, f := range []string{"run.sh", "yflat.awk", "health.cgi"} {
+	for _, f := range []string{"run.sh", "yflat.awk"} {
 		data, err := rootfs.ReadFile("rootfs/" + f)
 		if err != nil {
 			return nil, err
