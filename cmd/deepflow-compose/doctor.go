@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +22,8 @@ type doctorOptions struct {
 	server string
 	// dial replaces net.Dialer for the port checks (tests).
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// now replaces time.Now (tests).
+	now func() time.Time
 }
 
 func newDoctorCmd() *cobra.Command {
@@ -77,7 +80,7 @@ func runDoctor(ctx context.Context, out io.Writer, d *deployment.Deployment, o d
 	if err != nil {
 		return err
 	}
-	p.Expect.Dial = o.dial
+	p.Expect.Dial, p.Expect.Now = o.dial, o.now
 	agents := p.Agents
 	for _, a := range o.agents {
 		if !contains(agents, a) {
