@@ -48,11 +48,17 @@ func runCLI(t *testing.T, bin string, args ...string) (string, int) {
 func TestUpBootstrapDoctor(t *testing.T) {
 	needEngine(t)
 	bin := cliBinary(t)
+	for _, profile := range []string{"bridge", "host-network"} {
+		t.Run(profile, func(t *testing.T) { upBootstrapDoctor(t, bin, profile) })
+	}
+}
+
+func upBootstrapDoctor(t *testing.T, bin, profile string) {
 	var out syncBuffer
 	e := newEngine(t, &out, "")
 	// The agent on the server reports from the node IP (loopback here),
 	// which must be inside local_ip_ranges.
-	s := renderStack(t, "bridge", "projectName=dfc-boot", "agent.subnets=[127.0.0.0/8]")
+	s := renderStack(t, profile, "projectName=dfc-boot"+strings.ReplaceAll(profile, "-", ""), "agent.subnets=[127.0.0.0/8]")
 	buildStandins(t, e, s, standin.Options{Health503: 2})
 	downAtEnd(t, e, s)
 	dropMissingCaps(t, s.ComposeFile)
