@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
+	"fmt"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -239,5 +241,31 @@ func TestDoctorCLIBadInput(t *testing.T) {
 		if code != 1 || !strings.HasPrefix(errOut, tc.want) {
 			t.Errorf("%v: exit %d, %q", tc.args, code, errOut)
 		}
+	}
+}
+
+// After a successful up, a failed bootstrap says the stack is up and
+// exits with bootstrap's code.
+func TestUpBootstrapFailure(t *testing.T) {
+	dir := renderDir(t)
+	conflict, url := standinServer(t, apitest.Options{})
+	conflict.SeedGroup("deepflow-agents", "g-0000000000")
+	_, stuck := standinServer(t, apitest.Options{NotReady: -1})
+	for _, tc := range []struct {
+		server string
+		code   int
+	}{{url, 1}, {stuck, 3}} {
+		var out bytes.Buffer
+		err := upBootstrap(context.Background(), &out, dir, bootstrapOptions{server: tc.server, output: "text", timeout: 500 * time.Millisecond, poll: 10 * time.Millisecond})
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.code != tc.code || !strings.HasPrefix(err.Error(), fmt.Sprintf("the stack is up, but bootstrap failed (exit %d, see above)", tc.code)) {
+			t.Errorf("%s: %v", tc.server, err)
+		}
+		if !strings.Contains(out.String(), "bootstrap failed: ") {
+			t.Errorf("the report is missing:\n%s", out.String())
+		}
+	}
+	if err := upBootstrap(context.Background(), &bytes.Buffer{}, t.TempDir(), bootstrapOptions{output: "text"}); err == nil || !strings.Contains(err.Error(), "the stack is up, but bootstrap failed: ") {
+		t.Errorf("unloadable dir: %v", err)
 	}
 }
