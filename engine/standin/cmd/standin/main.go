@@ -3,7 +3,9 @@
 // io.deepflow-compose.standin=true, under every image name the deployment's
 // compose file asks for. They answer the readiness probes on the rendered
 // ports so `deepflow-compose up` can be tried where no registry is
-// reachable. They are not DeepFlow.
+// reachable. The server stand-in serves the controller API stand-in
+// (api/apitest), so bootstrap and doctor work against it, and the agent
+// stand-in registers with it. They are not DeepFlow.
 //
 //	go run ./engine/standin/cmd/standin DIR
 package main
@@ -24,6 +26,7 @@ func main() {
 	never := flag.String("never-ready", "", "comma-separated roles that never get ready (mysql, clickhouse, deepflow-server, deepflow-app, grafana)")
 	flag.IntVar(&o.Health503, "health-503", 0, "health probes the server stand-in answers 503 to before it turns ready")
 	flag.StringVar(&o.Busybox, "busybox", standin.DefaultBusybox, "static busybox binary")
+	flag.StringVar(&o.APIStandin, "api-standin", "", "static apistandin binary for the server's controller API stand-in (default: go build it, from inside this module)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: standin [flags] DIR\n")
 		flag.PrintDefaults()
