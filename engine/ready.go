@@ -18,6 +18,7 @@ import (
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
 
+	"github.com/deepflow-compose/deepflow-compose/api"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
@@ -298,6 +299,9 @@ func bodyText(b []byte) string {
 		Status      string `json:"OPT_STATUS"`
 	}
 	if json.Unmarshal(b, &j) == nil && j.Description != "" {
+		if st, _, ok := api.ParseStage(j.Description); ok {
+			return "stage: " + st
+		}
 		return "stage: " + j.Description
 	}
 	s := strings.Join(strings.Fields(string(b)), " ")

@@ -17,9 +17,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -38,7 +40,7 @@ var ErrRealImage = errors.New("name taken by a real image")
 // ErrBusybox means no static busybox is available to build a rootfs from.
 var ErrBusybox = errors.New("no static busybox (install Debian's busybox-static)")
 
-//go:embed rootfs/run.sh rootfs/yflat.awk rootfs/health.cgi rootfs/clickhouse.cgi
+//go:embed rootfs/run.sh rootfs/yflat.awk rootfs/clickhouse.cgi
 var rootfs embed.FS
 
 // Options tune the stand-ins' behaviour.
@@ -56,6 +58,51 @@ type Options struct {
 	// deepflow-app, grafana) that never open their ports; the server one
 	// answers 503 forever.
 	NeverReady []string
+	// APIStandin is a static apistandin binary (the controller API
+	// stand-in the server role serves); when empty it is built with
+	// `go build`, which needs the Go toolchain and this module's source.
+	APIStandin string
+}
+
+// apistandinPkg is the command the server role runs on the controller port.
+const apistandinPkg = "github.com/deepflow-compose/deepflow-compose/api/apitest/cmd/apistandin"
+
+var (
+	apiOnce sync.Once
+	apiBin  []byte
+	apiErr  error
+)
+
+// ErrAPIStandin means the controller API stand-in could not be built.
+var ErrAPIStandin = errors.New("standin: cannot build the controller API stand-in")
+
+// apiStandin returns the apistandin binary, built once per process as a
+// static binary (CGO_ENABLED=0): the image has no libc.
+func apiStandin(path string) ([]byte, error) {
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrAPIStandin, err)
+		}
+		return b, nil
+	}
+	apiOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "apistandin")
+		if err != nil {
+			apiErr = fmt.Errorf("%w: %w", ErrAPIStandin, err)
+			return
+		}
+		defer os.RemoveAll(dir)
+		bin := filepath.Join(dir, "apistandin")
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, apistandinPkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			apiErr = fmt.Errorf("%w: go build: %w: %s", ErrAPIStandin, err, strings.TrimSpace(string(out)))
+			return
+		}
+		apiBin, apiErr = os.ReadFile(bin)
+	})
+	return apiBin, apiErr
 }
 
 // Build imports one stand-in image and tags it with every name in images.
@@ -159,15 +206,22 @@ func Rootfs(o Options) ([]byte, error) {
 	if err := file("bin/busybox", 0o755, bin); err != nil {
 		return nil, err
 	}
+	api, err := apiStandin(o.APIStandin)
+	if err != nil {
+		return nil, err
+	}
+	if err := file("bin/apistandin", 0o755, api); err != nil {
+		return nil, err
+	}
 	for _, a := range applets {
-		if a == "busybox" {
+		if a == "busybox" || a == "apistandin" {
 			continue
 		}
 		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + a, Linkname: "busybox", Mode: 0o777, ModTime: mtime}); err != nil {
 			return nil, err
 		}
 	}
-	for _, f := range []string{"run.sh", "yflat.awk", "health.cgi", "clickhouse.cgi"} {
+	for _, f := range []string{"run.sh", "yflat.awk", "clickhouse.cgi"} {
 		data, err := rootfs.ReadFile("rootfs/" + f)
 		if err != nil {
 			return nil, err
@@ -176,7 +230,7 @@ func Rootfs(o Options) ([]byte, error) {
 			return nil, err
 		}
 	}
-	for name, data := range map[string][]byte{"mysql-greeting": MySQLGreeting(), "http2-settings": http2Settings} {
+	for name, data := range map[string][]byte{"mysql-greeting": MySQLGreeting()} {
 		if err := file("standin/"+name, 0o644, data); err != nil {
 			return nil, err
 		}
@@ -197,10 +251,6 @@ func Rootfs(o Options) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
-
-// http2Settings is an empty SETTINGS frame on stream 0: what an HTTP/2
-// (gRPC) server sends first.
-var http2Settings = []byte{0, 0, 0, 4, 0, 0, 0, 0, 0}
 
 // MySQLGreeting is the handshake packet (protocol 10) a MySQL server sends
 // on every new connection, with a server version that says "stand-in".

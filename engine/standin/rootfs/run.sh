@@ -10,7 +10,8 @@ mkdir -p "$W"
 PIDS=""
 trap 'kill $PIDS 2>/dev/null; exit 0' TERM INT
 
-if [ -f /etc/server.yaml ]; then ROLE=deepflow-server
+if [ -f /etc/deepflow-agent/deepflow-agent.yaml ]; then ROLE=deepflow-agent
+elif [ -f /etc/server.yaml ]; then ROLE=deepflow-server
 elif [ -f /etc/deepflow/app.yaml ]; then ROLE=deepflow-app
 elif [ -f /etc/clickhouse-server/config.xml ]; then ROLE=clickhouse
 elif [ -f /etc/my.cnf ]; then ROLE=mysql
@@ -135,10 +136,22 @@ deepflow-server)
 	# The controller answers 503 with its init stage until it is ready, as
 	# the real server does; the querier opens once ClickHouse answers.
 	stage "starting"
-	serve controller 0.0.0.0 "$(yget $C controller.listen-port)"
-	mkdir -p "$W/controller/cgi-bin" "$W/controller/v1/health"
-	cp /standin/health.cgi "$W/controller/cgi-bin/index.cgi"
-	greet grpc "$(yget $C controller.grpc-port)" /standin/http2-settings
+	# The controller API is apitest's stand-in (bin/apistandin): health
+	# answers 503 "server is in stage: … now" until $W/ready exists, and
+	# bootstrap and doctor talk to it. It also listens on the gRPC port,
+	# where the stand-in agent registers over HTTP (the real one speaks
+	# gRPC there). Its state lives in the container: a restart loses it.
+	CPORT="$(yget $C controller.listen-port)"
+	GPORT="$(yget $C controller.grpc-port)"
+	if [ -z "$CPORT" ] || [ -z "$GPORT" ]; then
+		log "no controller or gRPC port found in the rendered config"
+		exit 3
+	fi
+	apistandin -listen "0.0.0.0:$CPORT" -also-listen "0.0.0.0:$GPORT" \
+		-ready-file "$W/ready" -stage-file "$W/stage" -probes-file "$W/probes" \
+		-agent-route -sync-domains -state "$W/api-state.json" &
+	PIDS="$PIDS $!"
+	log "listening: controller API stand-in on 0.0.0.0:$CPORT and gRPC 0.0.0.0:$GPORT"
 	serve ingester 0.0.0.0 20033
 	serve profile 0.0.0.0 20419
 	MH="$(yget $C controller.mysql.host)"
@@ -164,6 +177,29 @@ deepflow-server)
 	echo '{"OPT_STATUS":"SUCCESS","DESCRIPTION":"stand-in echo"}' >"$W/querier/api/echo"
 	touch "$W/ready"
 	stage "ready"
+	;;
+deepflow-agent)
+	C=/etc/deepflow-agent/deepflow-agent.yaml
+	never && stall "deepflow-agent"
+	LP="$(yget $C liveness-probe-port)"
+	serve liveness 0.0.0.0 "${LP:-39090}"
+	# Register with the controller as the real agent would, through the
+	# server stand-in's stand-in-only route on the gRPC port, again and
+	# again: a restarted server stand-in has forgotten it.
+	CIP="$(grep -A1 '^controller-ips:' $C | sed -n 's/^[ ]*-[ ]*//p' | tr -d "\"'" | head -n 1)"
+	CP="$(yget $C controller-port)"
+	GID="$(yget $C vtap-group-id-request)"
+	(
+		while :; do
+			ME="$(ip route get "$CIP" 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -n 1)"
+			wget -q -O /dev/null --header 'Content-Type: application/json' \
+				--post-data "{\"CTRL_IP\":\"${ME:-$CIP}\",\"NAME\":\"$(hostname)-stand-in\",\"VTAP_GROUP_ID_REQUEST\":\"$GID\"}" \
+				"http://$CIP:$CP/v1/vtaps/standin/" 2>/dev/null
+			sleep 5
+		done
+	) &
+	PIDS="$PIDS $!"
+	log "registering with $CIP:$CP (group ${GID:-default})"
 	;;
 esac
 

@@ -3,7 +3,9 @@
 // io.deepflow-compose.standin=true, under every image name the deployment
 // uses, the agent's included. They answer the readiness probes on the rendered
 // ports so `deepflow-compose up` can be tried where no registry is
-// reachable. They are not DeepFlow.
+// reachable. The server stand-in serves the controller API stand-in
+// (api/apitest), so bootstrap and doctor work against it, and the agent
+// stand-in registers with it. They are not DeepFlow.
 //
 // With --mariadb, the MySQL image name gets the MariaDB stand-in of the
 // database engine instead (Debian's mariadb-server; building its root
@@ -34,6 +36,7 @@ func main() {
 	flag.StringVar(&o.Busybox, "busybox", standin.DefaultBusybox, "static busybox binary")
 	flag.BoolVar(&mariadb, "mariadb", false, "run MySQL on the MariaDB stand-in of the database engine")
 	flag.BoolVar(&o.ReplaceReal, "replace-real", false, "take image names that real images hold on this engine (they stop being used)")
+	flag.StringVar(&o.APIStandin, "api-standin", "", "static apistandin binary for the server's controller API stand-in (default: go build it, from inside this module)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: standin [flags] DIR\n")
 		flag.PrintDefaults()
