@@ -18,16 +18,21 @@
 // save streaming with one chunk in memory and no temporary file.
 // The manifest comes last because only then are the checksums known.
 //
+// The stream is a series of independent zstd frames of 4 MiB of tar each,
+// so that save compresses several at once; any zstd decoder reads them as
+// one stream (`zstd -dc bundle.tar.zst | tar t` lists it). Bundles written
+// as one frame, by earlier versions, read the same.
+//
 // # Trust
 //
-// Load reads the bundle twice. The first pass checks every member against
-// the manifest and refuses the bundle on any difference — a flipped byte, a
-// truncated file, a member the manifest does not list, a path that would
-// leave the target directory, a link — before anything reaches the engine
-// or the disk. The second pass hands the engine only chunks whose checksum
-// it has just checked again (the file could change between the passes) and
-// unpacks the directory beside the target, moving it in place only at the
-// end.
+// Load reads the bundle once. It checks every member against the manifest
+// as it streams past and refuses the bundle on any difference — a flipped
+// byte, a truncated file, a member the manifest does not list, a path that
+// would leave the target directory, a link, data after the archive's end
+// — and meanwhile writes the images' tar to a spool file and the directory
+// into a temporary one, both beside the target. Only once the whole bundle
+// has matched does the engine get the spool file, and the directory move
+// in place at the end. Verify is the same pass, writing nothing.
 package bundle
 
 import (
@@ -145,6 +150,16 @@ func checkName(name string) error {
 		return fmt.Errorf("%w: %q would be written outside the deployment directory", ErrUnsafe, name)
 	}
 	return fmt.Errorf("%w: unexpected member %q", ErrCorrupt, name)
+}
+
+// checkDir accepts the manifest's directory name only as a plain name:
+// load unpacks into it, in the current directory, when not told otherwise,
+// and a bundle verify calls intact must load.
+func checkDir(dir string) error {
+	if dir == "" || dir == "." || dir == ".." || strings.ContainsAny(dir, `/\`) {
+		return fmt.Errorf("%w: the manifest names the directory %q; a bundle names a directory by its plain name", ErrUnsafe, dir)
+	}
+	return nil
 }
 
 // MirrorRef names ref under another registry the way render's registry

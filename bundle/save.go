@@ -69,6 +69,10 @@ func Save(ctx context.Context, o SaveOptions) (*SaveResult, error) {
 	if o.Level == 0 {
 		o.Level = zstd.SpeedDefault
 	}
+	// Before any work: the bundle is renamed onto o.Out only at the end.
+	if st, err := os.Stat(o.Out); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("bundle save: %s is a directory; give -o the bundle file to write, such as %s", o.Out, filepath.Join(o.Out, "deepflow-bundle.tar.zst"))
+	}
 	d, err := render.Load(o.Dir)
 	if err != nil {
 		return nil, err
@@ -102,7 +106,7 @@ func Save(ctx context.Context, o SaveOptions) (*SaveResult, error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	zw, err := zstd.NewWriter(tmp, zstd.WithEncoderLevel(o.Level))
+	zw, err := newFrameWriter(tmp, o.Level, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -268,31 +272,67 @@ func (w *writer) member(name string, mode int64, data []byte, h hash.Hash) error
 	return nil
 }
 
-// images streams the engine's save output into chunk members, one chunk
-// buffer at a time.
+// images streams the engine's save output into chunk members. A reader
+// fills one chunk buffer from the engine while the previous chunk is
+// hashed and handed to the compressors, so the engine's export never
+// waits on either: two chunk buffers in all.
 func (w *writer) images(ctx context.Context, e Engine, refs []string, chunk int) error {
 	rc, err := e.SaveImages(ctx, refs)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	buf := make([]byte, chunk)
+	type filled struct {
+		b   []byte
+		err error
+	}
+	free := make(chan []byte, 2)
+	full := make(chan filled, 1)
+	free <- make([]byte, chunk)
+	free <- make([]byte, chunk)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			var b []byte
+			select {
+			case b = <-free:
+			case <-stop:
+				return
+			}
+			n, err := io.ReadFull(rc, b)
+			select {
+			case full <- filled{b[:n], err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	h := sha256.New()
 	for i := 0; ; i++ {
-		n, err := io.ReadFull(rc, buf)
-		if n > 0 {
-			if werr := w.member(chunkName(i), 0o644, buf[:n], h); werr != nil {
+		var f filled
+		select {
+		case f = <-full:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if len(f.b) > 0 {
+			if werr := w.member(chunkName(i), 0o644, f.b, h); werr != nil {
 				return werr
 			}
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			if i == 0 && n == 0 {
+		free <- f.b[:cap(f.b)]
+		if errors.Is(f.err, io.EOF) || errors.Is(f.err, io.ErrUnexpectedEOF) {
+			if i == 0 && len(f.b) == 0 {
 				return errors.New("bundle save: the engine saved nothing")
 			}
 			return nil
 		}
-		if err != nil {
-			return fmt.Errorf("bundle save: reading the engine's save stream: %w", err)
+		if f.err != nil {
+			return fmt.Errorf("bundle save: reading the engine's save stream: %w", f.err)
 		}
 	}
 }

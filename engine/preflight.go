@@ -18,6 +18,7 @@ import (
 	"github.com/moby/moby/client"
 	"golang.org/x/sys/unix"
 
+	"github.com/deepflow-compose/deepflow-compose/internal/humanize"
 	"github.com/deepflow-compose/deepflow-compose/render"
 )
 
@@ -248,18 +249,7 @@ func checkDataDir(s *Stack) Check {
 }
 
 // HumanBytes prints a byte count in binary units: 1.5 MiB.
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for v := n / unit; v >= unit; v /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func HumanBytes(n int64) string { return humanize.Bytes(n) }
 
 // checkExistingData warns about MySQL data an earlier install left: the
 // server compares its db_version with the schema it ships, and data from

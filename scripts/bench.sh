@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Prints the ratios of issue 14's table: each deepflow-compose command next
+# to its anchor, run alternately PAIRS times, median of the per-pair ratios.
+#
+#   scripts/bench.sh [all|bundle|render|up]      (make bench runs `all`)
+#
+#   bundle save  /  docker save IMAGES | zstd -T0          (and the sizes)
+#   bundle load  /  docker load -i the raw `docker save` tar
+#   render CPU   /  Compose's `config -q` on the rendered file (user+sys)
+#   render peak RSS, next to Compose's
+#   up wall time −  Compose's `up -d` on the same stand-ins (readiness is
+#                   what up adds: it waits until every service answers)
+#
+# The Compose anchor is internal/bench/composeconfig: Compose's own command
+# tree from the module this project links. The images are stand-ins
+# (engine/standin) with a payload layer of this host's own files, about
+# BENCH_MB MB in all, so that they compress like real images do.
+# It starts the private engine (scripts/dockerd.sh, needs root) and stops
+# it again if it started it; it installs Debian's zstd when missing.
+# Absolute times are noise on a shared machine: read the ratios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+what="${1:-all}"
+PAIRS="${PAIRS:-5}"
+BENCH_MB="${BENCH_MB:-300}"
+RENDER_RUNS="${RENDER_RUNS:-20}"
+GO="${GO:-go}"
+export DFC_DOCKER_DIR="${DFC_DOCKER_DIR:-${TMPDIR:-/tmp}/dfc-bench-docker}"
+REG=127.0.0.1:5999/dfc-bench
+
+log() { echo "bench: $*" >&2; }
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/dfc-bench.XXXXXX")"
+started=""
+cleanup() {
+	rm -rf "$work"
+	if [ -n "$started" ]; then scripts/dockerd.sh stop >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+
+# median reads numbers, one a line, and prints their median.
+median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) exit 1; if (NR % 2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+range() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "%s–%s", lo, hi}'; }
+now() { date +%s.%N; }
+# secs CMD…: runs CMD (output to the log) and prints its wall time.
+secs() {
+	local t0 t1
+	t0=$(now)
+	"$@" >>"$work/log" 2>&1 || { log "failed: $*"; tail -n 20 "$work/log" >&2; exit 1; }
+	t1=$(now)
+	echo "$t1 - $t0" | bc -l
+}
+ratio() { echo "scale=4; $1 / $2" | bc -l; }
+mb() { echo "scale=1; $(stat -c %s "$1") / 1048576" | bc -l; }
+
+log "building deepflow-compose and the Compose anchor"
+$GO build -o "$work/dfc" ./cmd/deepflow-compose
+$GO build -o "$work/compose" ./internal/bench/composeconfig
+dfc="$work/dfc"
+compose="$work/compose"
+
+render_dir() {
+	"$dfc" render -o "$1" --node-ip 127.0.0.1 --set "registry=$REG" --set projectName=dfcbench >/dev/null 2>&1
+}
+
+bench_render() {
+	render_dir "$work/r0"
+	# CPU: RENDER_RUNS runs of each under one GNU time, alternately; the
+	# shell loop's own cost is in both.
+	local i r c ratios=() rss_r=0 rss_c=0 v
+	for ((i = 0; i < PAIRS; i++)); do
+		r=$(/usr/bin/time -f '%U %S' sh -c "for n in \$(seq $RENDER_RUNS); do rm -rf '$work/r1'; '$dfc' render -o '$work/r1' --node-ip 127.0.0.1 --set registry=$REG --set projectName=dfcbench >/dev/null 2>&1; done" 2>&1 | tail -n1 | awk '{print $1 + $2}')
+		c=$(/usr/bin/time -f '%U %S' sh -c "for n in \$(seq $RENDER_RUNS); do '$compose' -f '$work/r0/docker-compose.yaml' config -q; done" 2>&1 | tail -n1 | awk '{print $1 + $2}')
+		ratios+=("$(ratio "$r" "$c")")
+		log "render pair $i: render ${r}s, compose config ${c}s CPU for $RENDER_RUNS runs"
+	done
+	for ((i = 0; i < 5; i++)); do
+		rm -rf "$work/r1"
+		v=$(/usr/bin/time -f '%M' "$dfc" render -o "$work/r1" --node-ip 127.0.0.1 --set "registry=$REG" 2>&1 >/dev/null | tail -n1)
+		((v > rss_r)) && rss_r=$v
+		v=$(/usr/bin/time -f '%M' "$compose" -f "$work/r0/docker-compose.yaml" config -q 2>&1 | tail -n1)
+		((v > rss_c)) && rss_c=$v
+	done
+	printf '%-48s median %sx over %d pairs (range %s)\n' "render CPU / compose config -q" \
+		"$(printf '%s\n' "${ratios[@]}" | median)" "$PAIRS" "$(printf '%s\n' "${ratios[@]}" | range)"
+	printf '%-48s %d MB (compose config: %d MB)\n' "render peak RSS" $((rss_r / 1024)) $((rss_c / 1024))
+}
+
+engine() {
+	if ! scripts/dockerd.sh status >/dev/null 2>&1; then started=1; fi
+	eval "$(scripts/dockerd.sh start)"
+	export DOCKER_HOST
+	# The legacy builder: the engine may have no BuildKit front end.
+	export DOCKER_BUILDKIT=0
+	if ! command -v zstd >/dev/null; then
+		log "installing Debian's zstd"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zstd >/dev/null
+	fi
+}
+
+# standins builds the stand-ins for $work/d, then gives each image a
+# payload layer of this host's files (binaries, libraries, text: they
+# compress like images do), about BENCH_MB MB in all, split unevenly.
+standins() {
+	render_dir "$work/d"
+	$GO run ./engine/standin/cmd/standin "$work/d" >>"$work/log" 2>&1
+	mapfile -t refs < <(grep -E '^\s+image:' "$work/d/docker-compose.yaml" "$work/d/agent/docker-compose.yaml" | awk '{print $NF}' | tr -d '"' | sort -u)
+	find /usr/lib/x86_64-linux-gnu /usr/bin /usr/share -xdev -type f -readable -printf '%s %p\n' 2>/dev/null | sort -k2 >"$work/files"
+	local n=${#refs[@]} i=0 total=$((BENCH_MB << 20)) ctx="$work/ctx" have w weights=() wsum=0
+	# The standin command builds what the main compose file names; the
+	# agent's image gets the same stand-in.
+	have=$(docker images -q "$REG/mysql" | head -n1)
+	for ((i = 0; i < n; i++)); do
+		docker image inspect "${refs[i]}" >/dev/null 2>&1 || docker tag "$have" "${refs[i]}"
+		# Shares like the real images': the databases and the server
+		# weigh most.
+		case "${refs[i]}" in
+		*/mysql:* | */clickhouse-server:*) w=25 ;;
+		*/deepflow-server:*) w=20 ;;
+		*/grafana:*) w=10 ;;
+		*/deepflow-app:* | */deepflow-agent:*) w=8 ;;
+		*) w=2 ;;
+		esac
+		weights+=("$w")
+		wsum=$((wsum + w))
+	done
+	mkdir -p "$ctx"
+	awk -v total="$total" -v n="$n" -v wsum="$wsum" -v w="${weights[*]}" -v out="$ctx/list." '
+		BEGIN { split(w, ws, " "); g = 1; lim = total * ws[1] / wsum }
+		g <= n { print substr($0, index($0, " ") + 1) > (out g); acc += $1
+		  if (acc >= lim) { g++; acc = 0; lim = total * ws[g] / wsum } }' "$work/files"
+	for ((i = 0; i < n; i++)); do
+		printf 'FROM %s\nCOPY usr/ /payload/usr/\n' "${refs[i]}" >"$ctx/Dockerfile"
+		tar -cf - -C "$ctx" Dockerfile -C / -T "$ctx/list.$((i + 1))" 2>/dev/null |
+			docker build -q -t "${refs[i]}" - >>"$work/log" 2>&1
+	done
+	log "stand-ins: $(docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -c "$REG") names, $(docker image ls -q | sort -u | wc -l) images"
+}
+
+rmi() { docker rmi -f "${refs[@]}" >/dev/null 2>&1 || true; docker image prune -f >/dev/null 2>&1 || true; }
+
+bench_bundle() {
+	local i s z l dl saves=() loads=() bsize zsize
+	docker save -o "$work/raw.tar" "${refs[@]}"
+	log "raw image tar: $(mb "$work/raw.tar") MB"
+	"$dfc" bundle save "$work/d" -o "$work/b.tar.zst" --progress quiet >>"$work/log" 2>&1
+	for ((i = 0; i < PAIRS; i++)); do
+		[ "${BENCH_LOAD_ONLY:-}" = 1 ] && break
+		rm -f "$work/b.tar.zst" "$work/z.tar.zst"
+		# Alternate which goes first: the page cache and the engine warm up.
+		if ((i % 2)); then
+			z=$(secs sh -c "docker save ${refs[*]} | zstd -q -T0 -o '$work/z.tar.zst'")
+			s=$(secs "$dfc" bundle save "$work/d" -o "$work/b.tar.zst" --progress quiet)
+		else
+			s=$(secs "$dfc" bundle save "$work/d" -o "$work/b.tar.zst" --progress quiet)
+			z=$(secs sh -c "docker save ${refs[*]} | zstd -q -T0 -o '$work/z.tar.zst'")
+		fi
+		saves+=("$(ratio "$s" "$z")")
+		log "save pair $i: bundle save ${s}s, docker save | zstd ${z}s"
+	done
+	bsize=$(mb "$work/b.tar.zst")
+	zsize=$(mb "$work/z.tar.zst" 2>/dev/null || echo 0)
+	for ((i = 0; i < PAIRS; i++)); do
+		[ "${BENCH_SAVE_ONLY:-}" = 1 ] && break
+		rm -rf "$work/out"
+		rmi
+		l=$(secs "$dfc" bundle load "$work/b.tar.zst" -o "$work/out" --progress quiet)
+		rmi
+		dl=$(secs docker load -q -i "$work/raw.tar")
+		loads+=("$(ratio "$l" "$dl")")
+		log "load pair $i: bundle load ${l}s, docker load ${dl}s"
+	done
+	if ((${#saves[@]})); then
+		printf '%-48s median %sx over %d pairs (range %s); %s MB vs %s MB\n' "bundle save / docker save | zstd -T0" \
+			"$(printf '%s\n' "${saves[@]}" | median)" "$PAIRS" "$(printf '%s\n' "${saves[@]}" | range)" "$bsize" "$zsize"
+	fi
+	if ((${#loads[@]})); then
+		printf '%-48s median %sx over %d pairs (range %s)\n' "bundle load / docker load (raw tar)" \
+			"$(printf '%s\n' "${loads[@]}" | median)" "$PAIRS" "$(printf '%s\n' "${loads[@]}" | range)"
+	fi
+}
+
+bench_up() {
+	local i u c diffs=() f="$work/d/docker-compose.yaml"
+	for ((i = 0; i < PAIRS; i++)); do
+		u=$(secs "$dfc" up "$work/d")
+		"$dfc" down "$work/d" >>"$work/log" 2>&1
+		c=$(secs "$compose" -f "$f" --project-directory "$work/d" up -d)
+		"$compose" -f "$f" --project-directory "$work/d" down >>"$work/log" 2>&1
+		diffs+=("$(echo "$u - $c" | bc -l)")
+		log "up pair $i: up ${u}s, compose up -d ${c}s"
+	done
+	printf '%-48s median %+.2f s over %d pairs (range %s)\n' "up wall time − compose up -d" \
+		"$(printf '%s\n' "${diffs[@]}" | median)" "$PAIRS" "$(printf '%s\n' "${diffs[@]}" | range)"
+}
+
+case "$what" in
+render) bench_render ;;
+bundle) engine; standins; bench_bundle; rmi ;;
+up) engine; standins; bench_up; rmi ;;
+all) bench_render; engine; standins; bench_bundle; bench_up; rmi ;;
+*) echo "usage: $0 [all|bundle|render|up]" >&2; exit 2 ;;
+esac
