@@ -8,17 +8,17 @@
 //
 //	images/images.tar.000000   the images as one `docker save` tar (layers
 //	images/images.tar.000001   shared between images stored once), cut in
-//	…                          chunks of at most 16 MiB
+//	…                          chunks of DefaultChunkSize (8 MiB)
 //	deploy/<path>              every regular file of the rendered directory
 //	manifest.json              the Manifest: image references and IDs, and
 //	                           the size and sha256 of every other member
 //
 // The chunks exist because a tar header states its member's size before the
 // data, and the engine's save stream has no size up front: chunking keeps
-// save streaming with one chunk in memory and no temporary file.
+// save streaming with two chunks in memory and no temporary file.
 // The manifest comes last because only then are the checksums known.
 //
-// The stream is a series of independent zstd frames of 4 MiB of tar each,
+// The stream is a series of independent zstd frames of 2 MiB of tar each,
 // so that save compresses several at once; any zstd decoder reads them as
 // one stream (`zstd -dc bundle.tar.zst | tar t` lists it). Bundles written
 // as one frame, by earlier versions, read the same.
@@ -79,7 +79,7 @@ const (
 
 // DefaultChunkSize is the size of the images' chunks, and so the memory
 // save and load hold per stream.
-const DefaultChunkSize = 16 << 20
+const DefaultChunkSize = 8 << 20
 
 // Chunks larger than this are refused: load holds one in memory, so a
 // forged manifest must not be able to make it allocate without bound.

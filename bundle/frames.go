@@ -14,46 +14,53 @@ import (
 // keeps a single core busy, and save would wait on it while the engine's
 // export has to wait on save. 4 MiB costs well under 1% of the size (a
 // frame starts with no history) and bounds the memory in flight.
-const frameSize = 4 << 20
+const frameSize = 2 << 20
 
 // frameWriter compresses what is written to it in independent zstd frames
 // of frameSize bytes (each with its checksum), encoding up to workers of
 // them at once, and writes them to w in order. A zstd decoder reads the
-// frames back as one stream.
+// frames back as one stream. Its buffers are allocated once: the memory
+// is the same for any size of bundle.
 type frameWriter struct {
 	w       io.Writer
 	enc     *zstd.Encoder
-	buf     []byte
-	free    chan []byte
-	queue   chan *frameJob
+	cur     *frameSlot
+	free    chan *frameSlot
+	queue   chan *frameSlot
 	written chan error
 	err     error
 	closed  bool
 }
 
-type frameJob struct {
-	in  []byte
-	out chan []byte
+// frameSlot is one frame's input and output buffers.
+type frameSlot struct {
+	in, out []byte
+	done    chan struct{}
 }
+
+// frameBound is zstd's worst case for a frame of frameSize bytes: input
+// that does not compress is stored, plus block and frame headers.
+const frameBound = frameSize + frameSize/128 + 1<<10
 
 func newFrameWriter(w io.Writer, level zstd.EncoderLevel, workers int) (*frameWriter, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(workers))
+	// A frame holds frameSize bytes: a longer window only costs memory.
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(workers), zstd.WithWindowSize(frameSize))
 	if err != nil {
 		return nil, err
 	}
+	// One frame filling, workers encoding, one being written.
+	n := workers + 2
 	fw := &frameWriter{w: w, enc: enc,
-		// One frame filling, workers encoding, one being written: the
-		// memory stays at a few frames whatever the bundle's size.
-		free:    make(chan []byte, workers+2),
-		queue:   make(chan *frameJob, workers),
+		free:    make(chan *frameSlot, n),
+		queue:   make(chan *frameSlot, n),
 		written: make(chan error, 1)}
-	for i := 0; i < workers+2; i++ {
-		fw.free <- make([]byte, 0, frameSize)
+	for i := 0; i < n; i++ {
+		fw.free <- &frameSlot{in: make([]byte, 0, frameSize), out: make([]byte, 0, frameBound), done: make(chan struct{}, 1)}
 	}
-	fw.buf = <-fw.free
+	fw.cur = <-fw.free
 	go fw.writeLoop()
 	return fw, nil
 }
@@ -62,12 +69,13 @@ func newFrameWriter(w io.Writer, level zstd.EncoderLevel, workers int) (*frameWr
 // an error it keeps draining so that no encoder blocks.
 func (fw *frameWriter) writeLoop() {
 	var err error
-	for job := range fw.queue {
-		out := <-job.out
+	for sl := range fw.queue {
+		<-sl.done
 		if err == nil {
-			_, err = fw.w.Write(out)
+			_, err = fw.w.Write(sl.out)
 		}
-		fw.free <- job.in[:0]
+		sl.in, sl.out = sl.in[:0], sl.out[:0]
+		fw.free <- sl
 	}
 	fw.written <- err
 }
@@ -78,26 +86,30 @@ func (fw *frameWriter) Write(p []byte) (int, error) {
 	}
 	n := 0
 	for len(p) > 0 {
-		k := copy(fw.buf[len(fw.buf):cap(fw.buf)], p)
-		fw.buf = fw.buf[:len(fw.buf)+k]
+		in := fw.cur.in
+		k := copy(in[len(in):cap(in)], p)
+		fw.cur.in = in[:len(in)+k]
 		p, n = p[k:], n+k
-		if len(fw.buf) == cap(fw.buf) {
+		if len(fw.cur.in) == cap(fw.cur.in) {
 			fw.flush()
 		}
 	}
 	return n, nil
 }
 
-// flush hands the filled buffer to an encoder and takes a free one; it
-// waits when every buffer is in flight.
+// flush hands the filled slot to an encoder and takes a free one; it
+// waits when every slot is in flight.
 func (fw *frameWriter) flush() {
-	if len(fw.buf) == 0 {
+	if len(fw.cur.in) == 0 {
 		return
 	}
-	job := &frameJob{in: fw.buf, out: make(chan []byte, 1)}
-	go func() { job.out <- fw.enc.EncodeAll(job.in, make([]byte, 0, len(job.in)/2)) }()
-	fw.queue <- job
-	fw.buf = <-fw.free
+	sl := fw.cur
+	go func() {
+		sl.out = fw.enc.EncodeAll(sl.in, sl.out[:0])
+		sl.done <- struct{}{}
+	}()
+	fw.queue <- sl
+	fw.cur = <-fw.free
 }
 
 // Close encodes what is left, waits until every frame is written and

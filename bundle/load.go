@@ -144,7 +144,7 @@ func emptyOrAbsent(dir string) error {
 }
 
 // staged is a verified bundle laid out beside its target: the images'
-// tar in one file, the directory in a temporary one.
+// tar in an unnamed file, the directory in a temporary one.
 type staged struct {
 	man   *Manifest
 	dir   string
@@ -154,7 +154,6 @@ type staged struct {
 func (s *staged) remove() {
 	if s.spool != nil {
 		s.spool.Close()
-		os.Remove(s.spool.Name())
 	}
 	if s.dir != "" {
 		os.RemoveAll(s.dir)
@@ -208,8 +207,12 @@ func unpack(ctx context.Context, o LoadOptions, parent, target string) (*staged,
 	if err := os.Chmod(st.dir, 0o755); err != nil {
 		return fail(err)
 	}
-	// The images hold nothing secret, but nobody else needs to read them.
+	// The spool has no name once open: only this process can reach it,
+	// and it is gone when the process is, however it ends.
 	if st.spool, err = os.CreateTemp(parent, base+".images-*.tar"); err != nil {
+		return fail(err)
+	}
+	if err := os.Remove(st.spool.Name()); err != nil {
 		return fail(err)
 	}
 	root, err := os.OpenRoot(st.dir)

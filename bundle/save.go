@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -258,24 +257,23 @@ type writer struct {
 	man   *Manifest
 }
 
-func (w *writer) member(name string, mode int64, data []byte, h hash.Hash) error {
+// member writes one member whose sha256 is already known.
+func (w *writer) member(name string, mode int64, data []byte, sum [sha256.Size]byte) error {
 	if err := w.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)), ModTime: epoch}); err != nil {
 		return err
 	}
 	if _, err := w.tw.Write(data); err != nil {
 		return err
 	}
-	h.Reset()
-	h.Write(data)
-	w.man.Members = append(w.man.Members, Member{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(h.Sum(nil))})
+	w.man.Members = append(w.man.Members, Member{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
 	w.meter.add(len(data))
 	return nil
 }
 
 // images streams the engine's save output into chunk members. A reader
-// fills one chunk buffer from the engine while the previous chunk is
-// hashed and handed to the compressors, so the engine's export never
-// waits on either: two chunk buffers in all.
+// fills and hashes one chunk buffer while the previous chunk goes to the
+// compressors, so the engine's export seldom waits on either: two chunk
+// buffers in all.
 func (w *writer) images(ctx context.Context, e Engine, refs []string, chunk int) error {
 	rc, err := e.SaveImages(ctx, refs)
 	if err != nil {
@@ -284,6 +282,7 @@ func (w *writer) images(ctx context.Context, e Engine, refs []string, chunk int)
 	defer rc.Close()
 	type filled struct {
 		b   []byte
+		sum [sha256.Size]byte
 		err error
 	}
 	free := make(chan []byte, 2)
@@ -301,8 +300,12 @@ func (w *writer) images(ctx context.Context, e Engine, refs []string, chunk int)
 				return
 			}
 			n, err := io.ReadFull(rc, b)
+			f := filled{b: b[:n], err: err}
+			if n > 0 {
+				f.sum = sha256.Sum256(f.b)
+			}
 			select {
-			case full <- filled{b[:n], err}:
+			case full <- f:
 			case <-stop:
 				return
 			}
@@ -311,7 +314,6 @@ func (w *writer) images(ctx context.Context, e Engine, refs []string, chunk int)
 			}
 		}
 	}()
-	h := sha256.New()
 	for i := 0; ; i++ {
 		var f filled
 		select {
@@ -320,7 +322,7 @@ func (w *writer) images(ctx context.Context, e Engine, refs []string, chunk int)
 			return ctx.Err()
 		}
 		if len(f.b) > 0 {
-			if werr := w.member(chunkName(i), 0o644, f.b, h); werr != nil {
+			if werr := w.member(chunkName(i), 0o644, f.b, f.sum); werr != nil {
 				return werr
 			}
 		}

@@ -3,6 +3,7 @@
 # to its anchor, run alternately PAIRS times, median of the per-pair ratios.
 #
 #   scripts/bench.sh [all|bundle|render|up]      (make bench runs `all`)
+#   scripts/bench.sh standins DIR   build the stand-ins, render DIR, keep both
 #
 #   bundle save  /  docker save IMAGES | zstd -T0          (and the sizes)
 #   bundle load  /  docker load -i the raw `docker save` tar
@@ -196,9 +197,16 @@ bench_up() {
 }
 
 case "$what" in
+standins)
+	# Leaves the stand-ins and a rendered directory for profiling by hand.
+	engine; standins
+	cp -r "$work/d" "${2:?usage: $0 standins DIR}"
+	started=""
+	log "rendered directory in $2; DOCKER_HOST=$DOCKER_HOST"
+	;;
 render) bench_render ;;
 bundle) engine; standins; bench_bundle; rmi ;;
 up) engine; standins; bench_up; rmi ;;
 all) bench_render; engine; standins; bench_bundle; bench_up; rmi ;;
-*) echo "usage: $0 [all|bundle|render|up]" >&2; exit 2 ;;
+*) echo "usage: $0 [all|bundle|render|up|standins DIR]" >&2; exit 2 ;;
 esac
