@@ -48,7 +48,7 @@ now() { date +%s.%N; }
 secs() {
 	local t0 t1
 	t0=$(now)
-	"$@" >>"$work/log" 2>&1 || { log "failed: $*"; tail -n 20 "$work/log" >&2; exit 1; }
+	"$@" >>"$work/log" 2>&1 || { log "failed: $*"; tail -n 3 "$work/log" >&2; return 1; }
 	t1=$(now)
 	echo "$t1 - $t0" | bc -l
 }
@@ -61,8 +61,10 @@ $GO build -o "$work/compose" ./internal/bench/composeconfig
 dfc="$work/dfc"
 compose="$work/compose"
 
+# Grafana off its default port: a shared host may have a stack running.
 render_dir() {
-	"$dfc" render -o "$1" --node-ip 127.0.0.1 --set "registry=$REG" --set projectName=dfcbench >/dev/null 2>&1
+	"$dfc" render -o "$1" --node-ip 127.0.0.1 --set "registry=$REG" --set projectName=dfcbench \
+		--set "grafana.port=${BENCH_GRAFANA_PORT:-33000}" >/dev/null 2>&1
 }
 
 bench_render() {
@@ -184,16 +186,38 @@ bench_bundle() {
 
 bench_up() {
 	local i u c diffs=() f="$work/d/docker-compose.yaml"
+	# A port another stack holds fails up's preflight: say so, measure nothing.
+	if ! "$dfc" up "$work/d" >"$work/up.log" 2>&1; then
+		"$dfc" down "$work/d" >>"$work/log" 2>&1 || true
+		printf '%-48s not measured: up failed here:\n' "up wall time − compose up -d"
+		tail -n 5 "$work/up.log" | sed 's/^/    /'
+		return 0
+	fi
+	"$dfc" down "$work/d" >>"$work/log" 2>&1
 	for ((i = 0; i < PAIRS; i++)); do
-		u=$(secs "$dfc" up "$work/d")
+		# On a shared host a port can be taken between two runs: such a
+		# pair is left out, and said so.
+		if ! u=$(secs "$dfc" up "$work/d"); then
+			"$dfc" down "$work/d" >>"$work/log" 2>&1 || true
+			log "up pair $i left out: up failed"
+			continue
+		fi
 		"$dfc" down "$work/d" >>"$work/log" 2>&1
-		c=$(secs "$compose" -f "$f" --project-directory "$work/d" up -d)
+		if ! c=$(secs "$compose" -f "$f" --project-directory "$work/d" up -d); then
+			"$compose" -f "$f" --project-directory "$work/d" down >>"$work/log" 2>&1 || true
+			log "up pair $i left out: compose up -d failed"
+			continue
+		fi
 		"$compose" -f "$f" --project-directory "$work/d" down >>"$work/log" 2>&1
 		diffs+=("$(echo "$u - $c" | bc -l)")
 		log "up pair $i: up ${u}s, compose up -d ${c}s"
 	done
+	if ((${#diffs[@]} == 0)); then
+		printf '%-48s not measured: every pair failed (see above)\n' "up wall time − compose up -d"
+		return 0
+	fi
 	printf '%-48s median %+.2f s over %d pairs (range %s)\n' "up wall time − compose up -d" \
-		"$(printf '%s\n' "${diffs[@]}" | median)" "$PAIRS" "$(printf '%s\n' "${diffs[@]}" | range)"
+		"$(printf '%s\n' "${diffs[@]}" | median)" "${#diffs[@]}" "$(printf '%s\n' "${diffs[@]}" | range)"
 }
 
 case "$what" in
