@@ -18,11 +18,6 @@
 // save streaming with two chunks in memory and no temporary file.
 // The manifest comes last because only then are the checksums known.
 //
-// The stream is a series of independent zstd frames of 2 MiB of tar each,
-// so that save compresses several at once; any zstd decoder reads them as
-// one stream (`zstd -dc bundle.tar.zst | tar t` lists it). Bundles written
-// as one frame, by earlier versions, read the same.
-//
 // # Trust
 //
 // Load reads the bundle once. It checks every member against the manifest

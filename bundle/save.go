@@ -105,7 +105,7 @@ func Save(ctx context.Context, o SaveOptions) (*SaveResult, error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	zw, err := newFrameWriter(tmp, o.Level, 0)
+	zw, err := zstd.NewWriter(tmp, zstd.WithEncoderLevel(o.Level))
 	if err != nil {
 		return nil, err
 	}
@@ -271,9 +271,9 @@ func (w *writer) member(name string, mode int64, data []byte, sum [sha256.Size]b
 }
 
 // images streams the engine's save output into chunk members. A reader
-// fills and hashes one chunk buffer while the previous chunk goes to the
-// compressors, so the engine's export seldom waits on either: two chunk
-// buffers in all.
+// only fills one chunk buffer from the engine while the previous chunk is
+// hashed and handed to the compressors, so the engine's export seldom
+// waits on either: two chunk buffers in all.
 func (w *writer) images(ctx context.Context, e Engine, refs []string, chunk int) error {
 	rc, err := e.SaveImages(ctx, refs)
 	if err != nil {
@@ -282,7 +282,6 @@ func (w *writer) images(ctx context.Context, e Engine, refs []string, chunk int)
 	defer rc.Close()
 	type filled struct {
 		b   []byte
-		sum [sha256.Size]byte
 		err error
 	}
 	free := make(chan []byte, 2)
@@ -300,12 +299,8 @@ func (w *writer) images(ctx context.Context, e Engine, refs []string, chunk int)
 				return
 			}
 			n, err := io.ReadFull(rc, b)
-			f := filled{b: b[:n], err: err}
-			if n > 0 {
-				f.sum = sha256.Sum256(f.b)
-			}
 			select {
-			case full <- f:
+			case full <- filled{b[:n], err}:
 			case <-stop:
 				return
 			}
@@ -322,7 +317,7 @@ func (w *writer) images(ctx context.Context, e Engine, refs []string, chunk int)
 			return ctx.Err()
 		}
 		if len(f.b) > 0 {
-			if werr := w.member(chunkName(i), 0o644, f.b, f.sum); werr != nil {
+			if werr := w.member(chunkName(i), 0o644, f.b, sha256.Sum256(f.b)); werr != nil {
 				return werr
 			}
 		}

@@ -44,19 +44,20 @@ trap cleanup EXIT
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) exit 1; if (NR % 2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 range() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "%s–%s", lo, hi}'; }
 now() { date +%s.%N; }
-# secs CMD…: runs CMD (output to the log) and prints its wall time.
+# secs CMD…: runs CMD (output to the log) and prints its wall time and the
+# CPU time (user+sys) of it and its children. The engine's own work is in
+# neither: on a busy host the CPU ratio is the steadier of the two.
 secs() {
-	local t0 t1
-	t0=$(now)
-	"$@" >>"$work/log" 2>&1 || { log "failed: $*"; tail -n 3 "$work/log" >&2; return 1; }
-	t1=$(now)
-	echo "$t1 - $t0" | bc -l
+	/usr/bin/time -o "$work/time" -f '%e %U %S' "$@" >>"$work/log" 2>&1 || { log "failed: $*"; tail -n 3 "$work/log" >&2; return 1; }
+	awk '{printf "%s %.2f\n", $1, $2 + $3}' "$work/time"
 }
 ratio() { echo "scale=4; $1 / $2" | bc -l; }
 mb() { echo "scale=1; $(stat -c %s "$1") / 1048576" | bc -l; }
 
 log "building deepflow-compose and the Compose anchor"
-$GO build -o "$work/dfc" ./cmd/deepflow-compose
+# DFC_BIN measures another build (say the one before a change) with the
+# same script.
+if [ -n "${DFC_BIN:-}" ]; then cp "$DFC_BIN" "$work/dfc"; else $GO build -o "$work/dfc" ./cmd/deepflow-compose; fi
 $GO build -o "$work/compose" ./internal/bench/composeconfig
 dfc="$work/dfc"
 compose="$work/compose"
@@ -144,7 +145,7 @@ standins() {
 rmi() { docker rmi -f "${refs[@]}" >/dev/null 2>&1 || true; docker image prune -f >/dev/null 2>&1 || true; }
 
 bench_bundle() {
-	local i s z l dl saves=() loads=() bsize zsize
+	local i s z l dl saves=() loads=() scpu=() lcpu=() bsize zsize
 	docker save -o "$work/raw.tar" "${refs[@]}"
 	log "raw image tar: $(mb "$work/raw.tar") MB"
 	"$dfc" bundle save "$work/d" -o "$work/b.tar.zst" --progress quiet >>"$work/log" 2>&1
@@ -153,14 +154,16 @@ bench_bundle() {
 		rm -f "$work/b.tar.zst" "$work/z.tar.zst"
 		# Alternate which goes first: the page cache and the engine warm up.
 		if ((i % 2)); then
-			z=$(secs sh -c "docker save ${refs[*]} | zstd -q -T0 -o '$work/z.tar.zst'")
-			s=$(secs "$dfc" bundle save "$work/d" -o "$work/b.tar.zst" --progress quiet)
+			read -r z zc < <(secs sh -c "docker save ${refs[*]} | zstd -q -T0 -o '$work/z.tar.zst'")
+			read -r s sc < <(secs "$dfc" bundle save "$work/d" -o "$work/b.tar.zst" --progress quiet)
 		else
-			s=$(secs "$dfc" bundle save "$work/d" -o "$work/b.tar.zst" --progress quiet)
-			z=$(secs sh -c "docker save ${refs[*]} | zstd -q -T0 -o '$work/z.tar.zst'")
+			read -r s sc < <(secs "$dfc" bundle save "$work/d" -o "$work/b.tar.zst" --progress quiet)
+			read -r z zc < <(secs sh -c "docker save ${refs[*]} | zstd -q -T0 -o '$work/z.tar.zst'")
 		fi
+		[ -n "$s" ] && [ -n "$z" ] || exit 1
 		saves+=("$(ratio "$s" "$z")")
-		log "save pair $i: bundle save ${s}s, docker save | zstd ${z}s"
+		scpu+=("$(ratio "$sc" "$zc")")
+		log "save pair $i: bundle save ${s}s (CPU ${sc}s), docker save | zstd ${z}s (CPU ${zc}s)"
 	done
 	bsize=$(mb "$work/b.tar.zst")
 	zsize=$(mb "$work/z.tar.zst" 2>/dev/null || echo 0)
@@ -168,15 +171,18 @@ bench_bundle() {
 		[ "${BENCH_SAVE_ONLY:-}" = 1 ] && break
 		rm -rf "$work/out"
 		rmi
-		l=$(secs "$dfc" bundle load "$work/b.tar.zst" -o "$work/out" --progress quiet)
+		read -r l lc < <(secs "$dfc" bundle load "$work/b.tar.zst" -o "$work/out" --progress quiet)
 		rmi
-		dl=$(secs docker load -q -i "$work/raw.tar")
+		read -r dl dlc < <(secs docker load -q -i "$work/raw.tar")
+		[ -n "$l" ] && [ -n "$dl" ] || exit 1
 		loads+=("$(ratio "$l" "$dl")")
-		log "load pair $i: bundle load ${l}s, docker load ${dl}s"
+		lcpu+=("$(ratio "$lc" "$dlc")")
+		log "load pair $i: bundle load ${l}s (CPU ${lc}s), docker load ${dl}s (CPU ${dlc}s)"
 	done
 	if ((${#saves[@]})); then
-		printf '%-48s median %sx over %d pairs (range %s); %s MB vs %s MB\n' "bundle save / docker save | zstd -T0" \
-			"$(printf '%s\n' "${saves[@]}" | median)" "$PAIRS" "$(printf '%s\n' "${saves[@]}" | range)" "$bsize" "$zsize"
+		printf '%-48s median %sx over %d pairs (range %s); %s MB vs %s MB; CPU %sx\n' "bundle save / docker save | zstd -T0" \
+			"$(printf '%s\n' "${saves[@]}" | median)" "$PAIRS" "$(printf '%s\n' "${saves[@]}" | range)" "$bsize" "$zsize" \
+			"$(printf '%s\n' "${scpu[@]}" | median)"
 	fi
 	if ((${#loads[@]})); then
 		printf '%-48s median %sx over %d pairs (range %s)\n' "bundle load / docker load (raw tar)" \
@@ -197,13 +203,13 @@ bench_up() {
 	for ((i = 0; i < PAIRS; i++)); do
 		# On a shared host a port can be taken between two runs: such a
 		# pair is left out, and said so.
-		if ! u=$(secs "$dfc" up "$work/d"); then
+		if ! read -r u _ < <(secs "$dfc" up "$work/d") || [ -z "$u" ]; then
 			"$dfc" down "$work/d" >>"$work/log" 2>&1 || true
 			log "up pair $i left out: up failed"
 			continue
 		fi
 		"$dfc" down "$work/d" >>"$work/log" 2>&1
-		if ! c=$(secs "$compose" -f "$f" --project-directory "$work/d" up -d); then
+		if ! read -r c _ < <(secs "$compose" -f "$f" --project-directory "$work/d" up -d) || [ -z "$c" ]; then
 			"$compose" -f "$f" --project-directory "$work/d" down >>"$work/log" 2>&1 || true
 			log "up pair $i left out: compose up -d failed"
 			continue

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -29,68 +28,6 @@ func frameInput(n int) []byte {
 		}
 	}
 	return b
-}
-
-// The frames decode, as one stream, to exactly what was written, in
-// order, however the writes were cut; each frame is whole and checked.
-func TestFrameWriterRoundTrip(t *testing.T) {
-	in := frameInput(3*frameSize + 12345)
-	var out bytes.Buffer
-	fw, err := newFrameWriter(&out, zstd.SpeedDefault, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rest := in; len(rest) > 0; {
-		k := min(len(rest), 1+len(rest)%700_001)
-		if _, err := fw.Write(rest[:k]); err != nil {
-			t.Fatal(err)
-		}
-		rest = rest[k:]
-	}
-	if err := fw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	fc := &frameCheck{r: bytes.NewReader(out.Bytes())}
-	zr, err := zstd.NewReader(fc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
-	got, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, in) {
-		t.Fatalf("decoded %d bytes, not the %d written", len(got), len(in))
-	}
-	if fc.bad != nil || fc.frames != 4 || fc.off != int64(out.Len()) {
-		t.Errorf("frame check: bad %v, %d frames, followed %d of %d bytes; want 4 frames, all bytes", fc.bad, fc.frames, fc.off, out.Len())
-	}
-}
-
-type failWriter struct{ n int }
-
-func (f *failWriter) Write(p []byte) (int, error) {
-	if f.n--; f.n < 0 {
-		return 0, errors.New("disk full")
-	}
-	return len(p), nil
-}
-
-func TestFrameWriterReportsWriteError(t *testing.T) {
-	fw, err := newFrameWriter(&failWriter{n: 1}, zstd.SpeedFastest, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Far more than the buffers in flight: a failed write must not
-	// leave Write blocked.
-	in := frameInput(8 * frameSize)
-	if _, err := fw.Write(in); err != nil {
-		t.Fatal(err)
-	}
-	if err := fw.Close(); err == nil || err.Error() != "disk full" {
-		t.Errorf("Close = %v, want the write error", err)
-	}
 }
 
 // frameCheck notes what a decoder skips in silence, and says nothing
