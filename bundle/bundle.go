@@ -72,12 +72,12 @@ const (
 	deployPrefix = "deploy/"
 )
 
-// DefaultChunkSize is the size of the images' chunks, and so the memory
-// save and load hold per stream.
+// DefaultChunkSize is the size of the images' chunks. Save holds two of
+// them (one filling from the engine, one being written); load holds none.
 const DefaultChunkSize = 8 << 20
 
-// Chunks larger than this are refused: load holds one in memory, so a
-// forged manifest must not be able to make it allocate without bound.
+// Chunks larger than this are refused: earlier versions' load holds a
+// whole chunk in memory, and bundles stay readable by them.
 const maxChunkSize = 256 << 20
 
 // maxManifest bounds the manifest, which is read into memory.
