@@ -195,7 +195,7 @@ bench_up() {
 	# A port another stack holds fails up's preflight: say so, measure nothing.
 	if ! "$dfc" up "$work/d" >"$work/up.log" 2>&1; then
 		"$dfc" down "$work/d" >>"$work/log" 2>&1 || true
-		printf '%-48s not measured: up failed here:\n' "up wall time − compose up -d"
+		printf '%-48s not measured: up failed here:\n' "up wall time - compose up -d"
 		tail -n 5 "$work/up.log" | sed 's/^/    /'
 		return 0
 	fi
@@ -219,10 +219,10 @@ bench_up() {
 		log "up pair $i: up ${u}s, compose up -d ${c}s"
 	done
 	if ((${#diffs[@]} == 0)); then
-		printf '%-48s not measured: every pair failed (see above)\n' "up wall time − compose up -d"
+		printf '%-48s not measured: every pair failed (see above)\n' "up wall time - compose up -d"
 		return 0
 	fi
-	printf '%-48s median %+.2f s over %d pairs (range %s)\n' "up wall time − compose up -d" \
+	printf '%-48s median %+.2f s over %d pairs (range %s)\n' "up wall time - compose up -d" \
 		"$(printf '%s\n' "${diffs[@]}" | median)" "${#diffs[@]}" "$(printf '%s\n' "${diffs[@]}" | range)"
 }
 
