@@ -17,7 +17,8 @@
 # (engine/standin) with a payload layer of this host's own files, about
 # BENCH_MB MB in all, so that they compress like real images do.
 # It starts the private engine (scripts/dockerd.sh, needs root) and stops
-# it again if it started it; it installs Debian's zstd when missing.
+# it again if it started it; it installs Debian's zstd, bc and GNU time
+# when missing.
 # Absolute times are noise on a shared machine: read the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,7 +44,6 @@ trap cleanup EXIT
 # median reads numbers, one a line, and prints their median.
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) exit 1; if (NR % 2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 range() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "%s–%s", lo, hi}'; }
-now() { date +%s.%N; }
 # secs CMD…: runs CMD (output to the log) and prints its wall time and the
 # CPU time (user+sys) of it and its children. The engine's own work is in
 # neither: on a busy host the CPU ratio is the steadier of the two.
@@ -53,6 +53,19 @@ secs() {
 }
 ratio() { echo "scale=4; $1 / $2" | bc -l; }
 mb() { echo "scale=1; $(stat -c %s "$1") / 1048576" | bc -l; }
+
+# tools installs Debian's packages for GNU time, bc and zstd when missing.
+tools() {
+	local pkgs=()
+	[ -x /usr/bin/time ] || pkgs+=(time)
+	command -v bc >/dev/null || pkgs+=(bc)
+	command -v zstd >/dev/null || pkgs+=(zstd)
+	[ ${#pkgs[@]} -eq 0 ] && return 0
+	log "installing ${pkgs[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null ||
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null; }
+}
+tools
 
 log "building deepflow-compose and the Compose anchor"
 # DFC_BIN measures another build (say the one before a change) with the
@@ -74,7 +87,9 @@ bench_render() {
 	# shell loop's own cost is in both.
 	local i r c ratios=() rss_r=0 rss_c=0 v
 	for ((i = 0; i < PAIRS; i++)); do
-		r=$(/usr/bin/time -f '%U %S' sh -c "for n in \$(seq $RENDER_RUNS); do rm -rf '$work/r1'; '$dfc' render -o '$work/r1' --node-ip 127.0.0.1 --set registry=$REG --set projectName=dfcbench >/dev/null 2>&1; done" 2>&1 | tail -n1 | awk '{print $1 + $2}')
+		# A new directory each run, removed outside the timing.
+		r=$(/usr/bin/time -f '%U %S' sh -c "for n in \$(seq $RENDER_RUNS); do '$dfc' render -o '$work/rr/'\$n --node-ip 127.0.0.1 --set registry=$REG --set projectName=dfcbench >/dev/null 2>&1; done" 2>&1 | tail -n1 | awk '{print $1 + $2}')
+		rm -rf "$work/rr"
 		c=$(/usr/bin/time -f '%U %S' sh -c "for n in \$(seq $RENDER_RUNS); do '$compose' -f '$work/r0/docker-compose.yaml' config -q; done" 2>&1 | tail -n1 | awk '{print $1 + $2}')
 		ratios+=("$(ratio "$r" "$c")")
 		log "render pair $i: render ${r}s, compose config ${c}s CPU for $RENDER_RUNS runs"
@@ -97,10 +112,6 @@ engine() {
 	export DOCKER_HOST
 	# The legacy builder: the engine may have no BuildKit front end.
 	export DOCKER_BUILDKIT=0
-	if ! command -v zstd >/dev/null; then
-		log "installing Debian's zstd"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zstd >/dev/null
-	fi
 }
 
 # standins builds the stand-ins for $work/d, then gives each image a
