@@ -37,6 +37,19 @@ func ReadEnv(data []byte) (map[string]string, error) {
 	return env, nil
 }
 
+// skipSchemaKey marks a context whose compose loads skip compose-go's JSON
+// schema check.
+type skipSchemaKey struct{}
+
+// WithoutSchema makes compose loads under ctx skip compose-go's JSON schema
+// check (compiling the schema is a third of a render's CPU): render's own
+// plan, from templates whose output the golden tests load with the schema,
+// uses it. Everything else compose-go does (parsing, interpolation,
+// normalisation, the consistency check) still runs.
+func WithoutSchema(ctx context.Context) context.Context {
+	return context.WithValue(ctx, skipSchemaKey{}, true)
+}
+
 // LoadCompose loads a compose file with compose-go, interpolating env the
 // way `docker compose` does with the directory's .env.
 func LoadCompose(ctx context.Context, dir, file string, data []byte, env map[string]string, project string) (*types.Project, error) {
@@ -49,6 +62,7 @@ func LoadCompose(ctx context.Context, dir, file string, data []byte, env map[str
 		o.SetProjectName(project, true)
 		o.SkipConsistencyCheck = false
 		o.ResolvePaths = false
+		o.SkipValidation, _ = ctx.Value(skipSchemaKey{}).(bool)
 	})
 	if err != nil {
 		return nil, parseErr(file, err)
