@@ -136,6 +136,9 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 	if p.Notices, err = agentSide(d); err != nil {
 		return nil, err
 	}
+	if n := settings.LoopbackNodeIP(s.NodeIP); n != "" {
+		p.Notices = append(p.Notices, n)
+	}
 	root, outputs, err := loadTemplates()
 	if err != nil {
 		return nil, err

@@ -218,14 +218,10 @@ func (s *Settings) Validate() error {
 		errs = append(errs, key+": "+fmt.Sprintf(format, a...))
 	}
 	if s.NodeIP != "" {
-		a, err := netip.ParseAddr(s.NodeIP)
-		switch {
-		case err != nil || a.Zone() != "":
-			bad("nodeIP", "%q is not an IP address", s.NodeIP)
-		case a.IsUnspecified():
-			bad("nodeIP", "%s is the unspecified address; agents need one they can dial", s.NodeIP)
-		default:
-			s.NodeIP = a.String()
+		if ip, err := CheckNodeIP(s.NodeIP); err != nil {
+			bad("nodeIP", "%v", err)
+		} else {
+			s.NodeIP = ip
 		}
 	}
 	if r, err := catalog.Lookup(s.Version); err != nil {
@@ -334,6 +330,34 @@ func (s *Settings) Validate() error {
 		return fmt.Errorf("%w: %s", ErrSettings, strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// CheckNodeIP refuses an address agents on other hosts can never dial and
+// returns the canonical spelling.
+func CheckNodeIP(ip string) (string, error) {
+	a, err := netip.ParseAddr(ip)
+	switch {
+	case err != nil || a.Zone() != "":
+		return "", fmt.Errorf("%q is not an IP address", ip)
+	case a.IsUnspecified():
+		return "", fmt.Errorf("%s is the unspecified address; agents need one they can dial", ip)
+	case a.IsMulticast():
+		return "", fmt.Errorf("%s is a multicast address; agents need the address of one host", ip)
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return "", fmt.Errorf("%s is the broadcast address; agents need the address of one host", ip)
+	case a.IsLinkLocalUnicast():
+		return "", fmt.Errorf("%s is link-local: it is not routed, and Docker's published ports do not serve it; use the host's routable address", ip)
+	}
+	return a.Unmap().String(), nil
+}
+
+// LoopbackNodeIP says why a loopback node IP only suits a single-host trial,
+// or "" when ip is not loopback.
+func LoopbackNodeIP(ip string) string {
+	if a, err := netip.ParseAddr(ip); err == nil && a.IsLoopback() {
+		return fmt.Sprintf("node IP %s is a loopback address: agents on other hosts cannot reach it, and agents in containers reach their own loopback; use the host's routable address unless this is a single-host trial", ip)
+	}
+	return ""
 }
 
 // CheckSecretText refuses what no target format can carry on one line.

@@ -60,6 +60,18 @@ those the server's network mode exposes, unless given.`,
 			if o.server == "" {
 				return fmt.Errorf("--server is required: the address agents use to reach deepflow-server")
 			}
+			// Named as the user typed them, not as the settings they become.
+			if _, err := settings.CheckNodeIP(o.server); err != nil {
+				return fmt.Errorf("--server: %w: %w", settings.ErrSettings, err)
+			}
+			for _, p := range []struct {
+				flag string
+				v    int
+			}{{"--controller-port", o.controllerPort}, {"--ingester-port", o.ingesterPort}} {
+				if cmd.Flags().Changed(p.flag[2:]) && (p.v < 1 || p.v > 65535) {
+					return fmt.Errorf("%s: %w: %d is out of range 1-65535; leave it out to use the network mode's port", p.flag, settings.ErrSettings, p.v)
+				}
+			}
 			plan, err := render.PrepareAgent(cmd.Context(), render.Options{
 				Inputs: settings.Inputs{ValuesFiles: o.values, Sets: sets, NodeIP: o.server, Version: o.version},
 				OutDir: o.out, Force: o.force,

@@ -99,6 +99,9 @@ func runRender(ctx context.Context, stdout, stderr io.Writer, o renderOptions) e
 	if err != nil {
 		return err
 	}
+	for _, n := range plan.Notices {
+		fmt.Fprintln(stderr, "Note:", n)
+	}
 	if o.dryRun {
 		changes, err := plan.Changes()
 		if err != nil {
@@ -107,9 +110,6 @@ func runRender(ctx context.Context, stdout, stderr io.Writer, o renderOptions) e
 		fmt.Fprintf(stdout, "Would write %s (dry run, nothing written):\n", o.out)
 		printChanges(stdout, changes)
 		return nil
-	}
-	for _, n := range plan.Notices {
-		fmt.Fprintln(stderr, "Note:", n)
 	}
 	changes, err := plan.Write(o.force)
 	if err != nil {
