@@ -13,9 +13,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/deployment"
+	"github.com/deepflow-compose/deepflow-compose/internal/limits"
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/topology"
@@ -57,6 +59,9 @@ type Plan struct {
 	Generated []string
 	// Notices are things the user must know about this render.
 	Notices []string
+	// envSeen is the output directory's .env as Prepare read it (empty
+	// when there was none); Write refuses if it changed since.
+	envSeen *[]byte
 }
 
 // Files holding a secret literal are readable by their owner only; every
@@ -119,7 +124,7 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 		// The agent side holds no secret; the server's files are rendered
 		// only to validate the wiring and are not written.
 		sec = Secrets{MySQL: "unused", ClickHouse: "unused", Grafana: "unused"}
-	} else if sec, generated, err = resolveSecrets(s, opts); err != nil {
+	} else if sec, generated, err = resolveSecrets(s, opts, &p.envSeen); err != nil {
 		return nil, err
 	}
 	p.Generated = generated
@@ -178,17 +183,24 @@ var ErrSecrets = errors.New("secrets would change")
 
 // resolveSecrets takes each password from the settings, else from the
 // .env of an earlier render in the output directory, else generates it.
-func resolveSecrets(s *settings.Settings, opts Options) (Secrets, []string, error) {
+func resolveSecrets(s *settings.Settings, opts Options, seen **[]byte) (Secrets, []string, error) {
 	var old map[string]string
 	hadManifest := false
 	if opts.OutDir != "" {
-		if data, err := os.ReadFile(filepath.Join(opts.OutDir, topology.Env)); err == nil {
+		data, err := limits.ReadFile(filepath.Join(opts.OutDir, topology.Env), limits.Env)
+		switch {
+		case err == nil:
 			env, err := layout.ReadEnv(data)
 			if err != nil {
 				return Secrets{}, nil, fmt.Errorf("reading the secrets of the earlier render: %w", err)
 			}
 			old = env
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+			data = nil // Write reports what is in the way
+		default:
+			return Secrets{}, nil, fmt.Errorf("reading the secrets of the earlier render: %w", err)
 		}
+		*seen = &data
 		if _, err := os.Stat(filepath.Join(opts.OutDir, deployment.ManifestName)); err == nil {
 			hadManifest = true
 		}
