@@ -251,4 +251,3 @@ func TestRootOutput(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
-
