@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
+	"github.com/deepflow-compose/deepflow-compose/internal/limits"
 )
 
 // Network is how the server stack's containers are networked.
@@ -162,7 +162,7 @@ func ParseLayer(source string, data []byte) (Layer, error) {
 
 // LoadValuesFile reads a -f file.
 func LoadValuesFile(path string) (Layer, error) {
-	data, err := os.ReadFile(path)
+	data, err := limits.ReadFile(path, limits.Values)
 	if err != nil {
 		return Layer{}, fmt.Errorf("%w: %w", ErrSettings, err)
 	}
