@@ -113,3 +113,40 @@ func TestLoopbackNodeIPWarns(t *testing.T) {
 		}
 	}
 }
+
+// An endless values file fails at once with the file and the limit.
+func TestRenderEndlessValuesFile(t *testing.T) {
+	_, errOut, code := runCLI(t, "render", "--node-ip", "10.1.2.3", "-f", "/dev/zero", "--dry-run", "-o", filepath.Join(t.TempDir(), "d"))
+	want := "Error: invalid settings: file too large: /dev/zero is larger than 1 MiB, the limit for this kind of file; a real one is far smaller\n"
+	if code != 1 || errOut != want {
+		t.Errorf("exit %d\n got: %s\nwant: %s", code, errOut, want)
+	}
+}
+
+// ClickHouse's TCP and HTTP listeners on one port inside its container:
+// check reports the clash under bridge, as render refuses it.
+func TestCheckContainerPortClash(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "deploy")
+	if _, errOut, code := runCLI(t, "render", "--node-ip", "192.0.2.10", "-o", dir); code != 0 {
+		t.Fatal(errOut)
+	}
+	// What a hand edit of every file naming the TCP port gives.
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(p, regexp.MustCompile(`\b9000\b`).ReplaceAll(b, []byte("8123")), 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, code := runCheck(t, dir)
+	want := "common/config/clickhouse/config.xml:12: error: ClickHouse's tcp and http listeners both use port 8123 inside its container (deepflow-clickhouse); the second cannot bind [port-clash]"
+	if code != 1 || !strings.Contains(out, want) {
+		t.Errorf("exit %d, output:\n%s\nwant a line:\n%s", code, out, want)
+	}
+}
