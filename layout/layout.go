@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -35,9 +36,28 @@ func parseErr(file string, err error) error {
 func ReadEnv(data []byte) (map[string]string, error) {
 	env, err := dotenv.ParseWithLookup(bytes.NewReader(data), func(string) (string, bool) { return "", false })
 	if err != nil {
-		return nil, parseErr(topology.Env, err)
+		return nil, parseErr(topology.Env, redactEnvErr(err))
 	}
 	return env, nil
+}
+
+var envErrLineRE = regexp.MustCompile(`^line (\d+): `)
+
+// redactEnvErr keeps the line number and the kind of a .env parse error and
+// drops the text dotenv quotes from the line: that text is a password as
+// often as not, and error messages end up in tickets.
+func redactEnvErr(err error) error {
+	msg := err.Error()
+	prefix := ""
+	if m := envErrLineRE.FindStringSubmatch(msg); m != nil {
+		prefix = "line " + m[1] + ": "
+		msg = msg[len(m[0]):]
+	}
+	if i := strings.IndexAny(msg, "\"'`"); i >= 0 {
+		msg = msg[:i]
+	}
+	msg = strings.TrimRight(msg, " :")
+	return fmt.Errorf("%s%s (the line is not shown: .env holds passwords)", prefix, msg)
 }
 
 // LoadCompose loads a compose file with compose-go, interpolating env the

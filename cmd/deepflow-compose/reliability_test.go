@@ -150,3 +150,84 @@ func TestCheckContainerPortClash(t *testing.T) {
 		t.Errorf("exit %d, output:\n%s\nwant a line:\n%s", code, out, want)
 	}
 }
+
+// A damaged .env never puts its secret into an error, warning or finding,
+// on any command that reads it.
+func TestEnvSecretsNeverPrinted(t *testing.T) {
+	const secret = "s3cr3tXYZ"
+	base := t.TempDir()
+	dir := filepath.Join(base, "deploy")
+	if _, errOut, code := runCLI(t, "render", "--node-ip", "192.0.2.10", "--set", "mysql.password="+secret, "-o", dir); code != 0 {
+		t.Fatal(errOut)
+	}
+	envPath := filepath.Join(dir, ".env")
+	good, err := os.ReadFile(envPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(`(?m)^MYSQL_ROOT_PASSWORD=.*$`)
+	for _, bad := range []string{
+		`MYSQL_ROOT_PASSWORD="` + secret,
+		`MYSQL_ROOT_PASSWORD='` + secret,
+		`MYSQL_ROOT_PASSWORD ` + secret,
+		`MYSQL ROOT=` + secret,
+		`bad-key!=` + secret,
+		`MYSQL_ROOT_PASSWORD="` + secret + `" junk`,
+		`MYSQL_ROOT_PASSWORD=` + secret + `"`,
+	} {
+		if err := os.WriteFile(envPath, line.ReplaceAll(good, []byte(bad)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{
+			{"render", "--node-ip", "192.0.2.10", "-o", dir},
+			{"render", "--node-ip", "192.0.2.10", "-o", dir, "--dry-run"},
+			{"diff", "--node-ip", "192.0.2.10", "-o", dir},
+			{"check", dir},
+			{"check", dir, "--output", "json"},
+			{"images", dir},
+			{"status", dir},
+			{"bundle", "save", dir, "-o", filepath.Join(base, "b.tar.zst")},
+		} {
+			out, errOut, _ := runCLI(t, args...)
+			if strings.Contains(out+errOut, secret) {
+				t.Errorf("%q with .env line %q prints the secret:\n%s%s", args, bad, out, errOut)
+			}
+		}
+	}
+}
+
+// diff shows that a password changed without showing it, in context and
+// in changes, in every file that holds it.
+func TestDiffRedactsSecrets(t *testing.T) {
+	const oldPW, newPW = "OldSecret-123", "NewSecret-456"
+	dir := filepath.Join(t.TempDir(), "deploy")
+	if _, errOut, code := runCLI(t, "render", "--node-ip", "192.0.2.10", "--set", "mysql.password="+oldPW, "--set", "clickhouse.password=Kept-789", "-o", dir); code != 0 {
+		t.Fatal(errOut)
+	}
+	out, _, code := runCLI(t, "diff", "--node-ip", "192.0.2.10", "--set", "mysql.password="+newPW, "--set", "clickhouse.password=Kept-789", "--set", "mysql.port=30131", "-o", dir)
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, s := range []string{oldPW, newPW, "Kept-789"} {
+		if strings.Contains(out, s) {
+			t.Errorf("diff shows %q:\n%s", s, out)
+		}
+	}
+	for _, want := range []string{
+		"-MYSQL_ROOT_PASSWORD=\"«secret ", "+MYSQL_ROOT_PASSWORD=\"«secret ",
+		"-    user-password: \"«secret ", // server.yaml's MySQL password, a change
+		"# secret MYSQL_ROOT_PASSWORD changed (values redacted)\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "CLICKHOUSE_DEFAULT_PASSWORD changed") {
+		t.Error("an unchanged secret is reported as changed")
+	}
+	// Old and new labels differ, so the change is visible.
+	m := regexp.MustCompile(`(?m)^([-+])MYSQL_ROOT_PASSWORD="(«secret \d+»)"$`).FindAllStringSubmatch(out, -1)
+	if len(m) != 2 || m[0][2] == m[1][2] {
+		t.Errorf("want two different labels, got %v", m)
+	}
+}

@@ -152,7 +152,8 @@ func newDiffCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
-			if !writeDiff(cmd.OutOrStdout(), changes) {
+			s := plan.Settings
+			if !writeDiff(cmd.OutOrStdout(), changes, s.MySQL.Password, s.ClickHouse.Password, s.Grafana.AdminPassword) {
 				return nil
 			}
 			return errSilent{code: 1}
