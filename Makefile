@@ -23,9 +23,9 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+# Prints each target's execution count; full logs in fuzz-logs/.
 fuzz:
-	$(GO) test ./render -run XXX -fuzz FuzzSecrets -fuzztime 30s
-	$(GO) test ./render -run XXX -fuzz FuzzINIValue -fuzztime 15s
+	GO=$(GO) scripts/fuzz.sh
 
 bench:
 	$(GO) test ./... -run XXX -bench . -benchtime 1x

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -39,8 +40,29 @@ type profileFile struct {
 // ErrUnknownProfile is returned for a profile name nothing defines.
 var ErrUnknownProfile = errors.New("unknown profile")
 
+// The profiles and defaults are embedded: parse them once per process.
+// Layers are never modified (Resolve merges clones), so sharing is safe.
+var embedded struct {
+	once     sync.Once
+	profiles []*Profile
+	defaults Layer
+	err      error
+}
+
+func loadEmbedded() {
+	embedded.profiles, embedded.err = parseProfiles()
+	if embedded.err == nil {
+		embedded.defaults, embedded.err = ParseLayer("built-in defaults", defaultsYAML)
+	}
+}
+
 // Profiles lists the embedded profiles, sorted by name.
 func Profiles() ([]*Profile, error) {
+	embedded.once.Do(loadEmbedded)
+	return append([]*Profile(nil), embedded.profiles...), embedded.err
+}
+
+func parseProfiles() ([]*Profile, error) {
 	entries, err := profiles.FS.ReadDir(".")
 	if err != nil {
 		return nil, err
@@ -119,10 +141,11 @@ func (in *Inputs) Settings() (*Settings, *Profile, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	defaults, err := ParseLayer("built-in defaults", defaultsYAML)
-	if err != nil {
-		return nil, nil, err
+	embedded.once.Do(loadEmbedded)
+	if embedded.err != nil {
+		return nil, nil, embedded.err
 	}
+	defaults := embedded.defaults
 	layers := []Layer{defaults, prof.layer}
 	if in.Recorded != nil {
 		layers = append(layers, *in.Recorded)
