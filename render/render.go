@@ -151,6 +151,13 @@ func prepareValidated(ctx context.Context, opts Options, validateAll bool) (*Pla
 	if n := settings.LoopbackNodeIP(s.NodeIP); n != "" {
 		p.Notices = append(p.Notices, n)
 	}
+	for _, v := range []struct{ key, value string }{
+		{"mysql.password", sec.MySQL}, {"clickhouse.password", sec.ClickHouse}, {"grafana.adminPassword", sec.Grafana},
+	} {
+		if !legacyEnvSafe(v.value) {
+			p.Notices = append(p.Notices, fmt.Sprintf("%s cannot be written to .env so that legacy docker-compose v1 reads it back (it holds \"${\", ends with a backslash, or mixes \"$\" with a quote or backslash); `docker compose` (v2) reads it exactly: use v2, or another password", v.key))
+		}
+	}
 	root, outputs, err := loadTemplates()
 	if err != nil {
 		return nil, err
