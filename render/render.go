@@ -144,6 +144,7 @@ func prepareValidated(ctx context.Context, opts Options, validateAll bool) (*Pla
 	if err != nil {
 		return nil, err
 	}
+	d.AgentOnly = opts.agentOnly
 	p.Images = d.Images
 	if p.Notices, err = agentSide(d); err != nil {
 		return nil, err
