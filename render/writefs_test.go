@@ -179,6 +179,35 @@ func TestMountPointOutput(t *testing.T) {
 	write(t, settings.Inputs{}, filepath.Join(out, "deepflow"), false)
 }
 
+// A mount point inside the directory cannot be carried into the new one,
+// and removing the old copy would descend into it: refused, data intact.
+func TestMountPointInsideOutput(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount")
+	}
+	out := filepath.Join(t.TempDir(), "deepflow")
+	write(t, settings.Inputs{}, out, false)
+	data := filepath.Join(out, "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", data, "tmpfs", 0, "size=4m"); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v", err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(data, unix.MNT_DETACH) })
+	if err := os.WriteFile(filepath.Join(data, "keep"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := prepareAt(t, out).Write(false)
+	want := "cannot write the output directory: " + out + " holds a mount point (data), which a render cannot carry into the new directory; unmount it, or mount it outside " + out
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+	if _, err := os.Stat(filepath.Join(data, "keep")); err != nil {
+		t.Errorf("data on the mount is gone: %v", err)
+	}
+}
+
 // A second render while one holds the lock fails at once, clearly.
 func TestConcurrentRenderLocked(t *testing.T) {
 	base := t.TempDir()
