@@ -120,7 +120,7 @@ func (p *Plan) unchangedSincePrepare() error {
 		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	if !bytes.Equal(now, *p.envSeen) {
-		return fmt.Errorf("%w: %s/%s changed while this render was being prepared (another render?); run this render again so it keeps the secrets now in place",
+		return fmt.Errorf("%w: %s/%s changed while this render was being prepared (another render finished, or an interrupted one was just restored); run this render again so it keeps the secrets now in place",
 			ErrBusy, p.OutDir, topology.Env)
 	}
 	return nil

@@ -280,3 +280,35 @@ func TestRootOutput(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A render killed between the two renames of the non-atomic swap leaves
+// the old directory only under its backup name: the next render puts it
+// back (keeping what it held) instead of deleting it.
+func TestInterruptedSwapBackupRestored(t *testing.T) {
+	base := t.TempDir()
+	out := filepath.Join(base, "deepflow")
+	write(t, settings.Inputs{}, out, false)
+	if err := os.WriteFile(filepath.Join(out, "notes"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(base, ".deepflow.render-42.old")
+	if err := os.Rename(out, backup); err != nil {
+		t.Fatal(err)
+	}
+	before := readEnv(t, backup)
+	// This render was prepared without the secrets (the directory was not
+	// there); it restores the directory and stops rather than replace them.
+	if _, err := prepareAt(t, out).Write(false); !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "an interrupted one was just restored") {
+		t.Fatalf("err = %v", err)
+	}
+	write(t, settings.Inputs{}, out, false)
+	if b, err := os.ReadFile(filepath.Join(out, "notes")); err != nil || string(b) != "mine" {
+		t.Errorf("the old directory's own file is lost: %q %v", b, err)
+	}
+	if after := readEnv(t, out); after[topology.Vars.MySQLPassword] != before[topology.Vars.MySQLPassword] {
+		t.Error("the secrets of the interrupted directory were replaced")
+	}
+	if _, err := os.Stat(backup); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("backup still there: %v", err)
+	}
+}
