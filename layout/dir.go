@@ -96,7 +96,18 @@ func Read(ctx context.Context, dir string) (*Dir, error) {
 		if name == topology.Env {
 			limit = limits.Env
 		}
-		b, err := limits.ReadFile(filepath.Join(dir, filepath.FromSlash(name)), limit)
+		full := filepath.Join(dir, filepath.FromSlash(name))
+		// A named pipe blocks the open until something writes to it, and
+		// may never end; a socket cannot be read at all.
+		if st, err := os.Stat(full); err == nil && st.Mode()&(fs.ModeNamedPipe|fs.ModeSocket) != 0 {
+			kind := "socket"
+			if st.Mode()&fs.ModeNamedPipe != 0 {
+				kind = "named pipe"
+			}
+			errs = append(errs, FileError{File: name, Err: fmt.Errorf("is a %s, not a regular file", kind), Unreadable: true})
+			continue
+		}
+		b, err := limits.ReadFile(full, limit)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/sirupsen/logrus"
@@ -29,6 +30,11 @@ func TestCheckUnreadableComposeFile(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "too many levels of symbolic links"},
+		{"named pipe", func(t *testing.T, file string) {
+			if err := syscall.Mkfifo(file, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "is a named pipe, not a regular file"},
 		{"endless", func(t *testing.T, file string) {
 			if err := os.Symlink("/dev/zero", file); err != nil {
 				t.Fatal(err)
