@@ -177,7 +177,9 @@ func refuseMounts(target, shown string) error {
 			return fmt.Errorf("%w: %s is a mount point, and a render swaps the whole directory with a new one, which a mount point cannot be; render into a directory inside it, like -o %s",
 				ErrWrite, shown, filepath.Join(shown, "deepflow"))
 		}
-		rel, _ := filepath.Rel(target, mp)
+	}
+	if len(mps) > 0 {
+		rel, _ := filepath.Rel(target, mps[0])
 		return fmt.Errorf("%w: %s holds a mount point (%s), which a render cannot carry into the new directory; unmount it, or mount it outside %s",
 			ErrWrite, shown, rel, shown)
 	}
