@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/deepflow-compose/deepflow-compose/internal/limits"
 )
 
 // Severity says whether a finding breaks the install.
@@ -88,7 +90,7 @@ func Lint(dir string) ([]Finding, error) {
 		{ValuesFile, chartDeepFlow}, {SecretsFile, chartDeepFlow}, {AgentValuesFile, chartAgent},
 	} {
 		path := filepath.Join(dir, f.name)
-		data, err := os.ReadFile(path)
+		data, err := limits.ReadFile(path, limits.Config)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -231,7 +233,7 @@ func lineOf(data, match []byte) int {
 // can tell it from a deployment directory.
 func IsValuesDir(dir string) bool {
 	for _, f := range []string{ValuesFile, SecretsFile, AgentValuesFile} {
-		b, err := os.ReadFile(filepath.Join(dir, f))
+		b, err := limits.ReadFile(filepath.Join(dir, f), limits.Config)
 		if err == nil && chartLineRE.Match(firstLines(b, 3)) {
 			return true
 		}
