@@ -25,8 +25,6 @@ type Stack struct {
 	Topology        *topology.Topology
 	// Grafana login, for the closing message.
 	GrafanaUser string
-	// GrafanaPasswordVar is the .env line that holds Grafana's password.
-	GrafanaPasswordVar string
 	// Images is every image the render pins, the agent's included.
 	Images []string
 
@@ -55,20 +53,19 @@ func FromDeployment(d *deployment.Deployment) (*Stack, error) {
 	}
 	s := d.Settings
 	return &Stack{
-		Dir:                d.Dir,
-		Project:            d.ProjectName,
-		ComposeFile:        filepath.Join(d.Dir, topology.Compose),
-		EnvFile:            filepath.Join(d.Dir, topology.Env),
-		Version:            d.Release.DeepFlow,
-		Network:            s.Network,
-		NodeIP:             s.NodeIP,
-		DataDir:            s.DataDir,
-		AgentPrivileged:    s.Agent.Privileged,
-		Topology:           d.Topology,
-		GrafanaUser:        s.Grafana.AdminUser,
-		GrafanaPasswordVar: topology.Vars.GrafanaPass,
-		Images:             d.Images.List(),
-		secrets:            d.Secrets(),
+		Dir:             d.Dir,
+		Project:         d.ProjectName,
+		ComposeFile:     filepath.Join(d.Dir, topology.Compose),
+		EnvFile:         filepath.Join(d.Dir, topology.Env),
+		Version:         d.Release.DeepFlow,
+		Network:         s.Network,
+		NodeIP:          s.NodeIP,
+		DataDir:         s.DataDir,
+		AgentPrivileged: s.Agent.Privileged,
+		Topology:        d.Topology,
+		GrafanaUser:     s.Grafana.AdminUser,
+		Images:          d.Images.List(),
+		secrets:         d.Secrets(),
 	}, nil
 }
 

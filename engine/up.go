@@ -218,7 +218,8 @@ func (e *Engine) printNext(s *Stack) {
 		fmt.Fprintf(e.out, "  Grafana:  %s\n", u)
 	}
 	fmt.Fprintf(e.out, "  User:     %s\n", s.GrafanaUser)
-	fmt.Fprintf(e.out, "  Password: the %s line of %s (mode 0600)\n", s.GrafanaPasswordVar, s.EnvFile)
+	// .env holds it quoted and escaped; the container holds it as it is.
+	fmt.Fprintf(e.out, "  Password: docker exec %s printenv %s\n", s.Topology.Grafana.Container, topology.GrafanaAdminPasswordVar)
 	fmt.Fprintf(e.out, "Next: %s\n", filepath.Join(s.Dir, "NEXT-STEPS.md"))
 }
 

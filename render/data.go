@@ -72,6 +72,8 @@ type Data struct {
 	Firewall []FirewallPort
 	// AgentOnly: `deepflow-compose agent`, which writes no NEXT-STEPS.md.
 	AgentOnly bool
+	// GrafanaAdminPasswordVar prints the real Grafana password.
+	GrafanaAdminPasswordVar string
 }
 
 func newData(s *settings.Settings, prof *settings.Profile, t *topology.Topology, sec Secrets) (*Data, error) {
@@ -85,7 +87,7 @@ func newData(s *settings.Settings, prof *settings.Profile, t *topology.Topology,
 	}
 	d := &Data{S: s, T: t, R: r, Images: images, Env: topology.Vars, Secrets: sec, Profile: prof.Name,
 		PodIP: topology.Loopback, NTP: topology.Endpoint{Host: topology.DefaultNTPHost, Port: topology.NTPPort},
-		CtlDefaultAPIPort: topology.CtlDefaultAPIPort, Listen: t.Listening()}
+		CtlDefaultAPIPort: topology.CtlDefaultAPIPort, GrafanaAdminPasswordVar: topology.GrafanaAdminPasswordVar, Listen: t.Listening()}
 	if s.Offline {
 		// No way out: agents and the server take time from a host the
 		// operator runs, the node itself unless told otherwise.

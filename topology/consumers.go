@@ -49,6 +49,9 @@ const (
 	ServerNodeIPVar = "K8S_NODE_IP_FOR_DEEPFLOW"
 	// GrafanaPortVar overrides grafana.ini's http_port.
 	GrafanaPortVar = "GF_SERVER_HTTP_PORT"
+	// GrafanaAdminPasswordVar is where Grafana's container holds its admin
+	// password, as it is (.env holds it quoted and escaped).
+	GrafanaAdminPasswordVar = "GF_SECURITY_ADMIN_PASSWORD"
 )
 
 // Via is the kind of address a consumer uses to reach a listener.
