@@ -258,8 +258,9 @@ func keepMtime(old, dst string, data []byte) {
 	_ = os.Chtimes(dst, time.Time{}, st.ModTime())
 }
 
-// carryOver copies every file of the old directory that is not ours into
-// the new one, keeping modes and times.
+// carryOver brings every file of the old directory that is not ours into
+// the new one, hard-linked when it can be, else copied with its mode and
+// time.
 func carryOver(from, to string, ours map[string]bool) error {
 	return filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -287,6 +288,12 @@ func carryOver(from, to string, ours map[string]bool) error {
 			}
 			return os.Symlink(link, dst)
 		case info.Mode().IsRegular():
+			// A hard link costs nothing, however large the file (an
+			// upgrade's backups live here); the old names go with the old
+			// directory after the swap.
+			if os.Link(path, dst) == nil {
+				return nil
+			}
 			if err := copyFile(path, dst, info.Mode().Perm()); err != nil {
 				return err
 			}
