@@ -41,8 +41,8 @@ type BackupInfo struct {
 	// DumpRows counts rows per database.table as the dump loaded back.
 	DumpRows map[string]int64 `json:"dumpRows"`
 	// ClickHouse is how its data was copied and from where.
-	ClickHouse     string   `json:"clickhouse"`
-	ClickHouseDirs []string `json:"clickhouseDirs"`
+	ClickHouse       string            `json:"clickhouse"`
+	ClickHouseDirs   []string          `json:"clickhouseDirs"`
 	ClickHouseTables map[string]string `json:"clickhouseTables"`
 	// Images are the images the stack ran, by service.
 	Images []ServiceImage `json:"images"`

@@ -132,7 +132,7 @@ type Result struct {
 	// Nothing: the stack already runs the target; nothing was done.
 	Nothing bool
 	// DryRun: the plan was printed and nothing was done.
-	DryRun bool
+	DryRun   bool
 	From, To string
 	// Backup is the backup's directory, once made.
 	Backup string

@@ -144,4 +144,3 @@ func upgradeExit(err error) error {
 	}
 	return err
 }
-
