@@ -254,9 +254,8 @@ func (u *upgrader) preflight(ctx context.Context, need int64) error {
 	free, where, err := freeSpace(u.o.BackupDir)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("%w: cannot tell the free space for %s: %w", ErrDisk, u.o.BackupDir, err))
-	} else if free < uint64(need) {
-		errs = append(errs, fmt.Errorf("%w: %s needs about %s, %s has %s free; free some space, or put the backups elsewhere with --backup-dir",
-			ErrDisk, u.o.BackupDir, engine.HumanBytes(need), where, engine.HumanBytes(int64(free))))
+	} else if err := checkDisk(u.o.BackupDir, where, free, need); err != nil {
+		errs = append(errs, err)
 	} else {
 		say(u.o.Out, "Preflight: %s free on %s for a backup of about %s", engine.HumanBytes(int64(free)), where, engine.HumanBytes(need))
 	}
@@ -294,6 +293,15 @@ func (u *upgrader) preflight(ctx context.Context, need int64) error {
 		return fmt.Errorf("%w: %w", ErrRefused, errors.Join(errs...))
 	}
 	return nil
+}
+
+// checkDisk refuses a backup that would not fit.
+func checkDisk(dir, where string, free uint64, need int64) error {
+	if need < 0 || free >= uint64(need) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s needs about %s, %s has %s free; free some space, or put the backups elsewhere with --backup-dir",
+		ErrDisk, dir, engine.HumanBytes(need), where, engine.HumanBytes(int64(free)))
 }
 
 // freeSpace is the space free to an unprivileged writer on the file
