@@ -47,8 +47,6 @@ func TestMain(m *testing.M) {
 func needEngine(t testing.TB) {
 	t.Helper()
 	dockerd.Need(t)
-	// Stacks here listen on DeepFlow's node ports; so do upgrade's.
-	enginetest.LockPorts(t)
 }
 
 // syncBuffer collects output written from several goroutines.

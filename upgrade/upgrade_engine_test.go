@@ -19,7 +19,6 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/engine"
 	"github.com/deepflow-compose/deepflow-compose/engine/standin"
-	"github.com/deepflow-compose/deepflow-compose/internal/enginetest"
 	"github.com/deepflow-compose/deepflow-compose/render"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/upgrade"
@@ -49,7 +48,7 @@ INSERT INTO %[1]s.db_version (version) VALUES ('%[2]s');
 }
 
 const dataSeed = `
-CREATE TABLE deepflow.vtap_group (id INT PRIMARY KEY, name VARCHAR(64), note TEXT);
+CREATE TABLE deepflow.vtap_group (id INT PRIMARY KEY, name VARCHAR(64), note TEXT) DEFAULT CHARSET=utf8mb4;
 INSERT INTO deepflow.vtap_group VALUES (1, 'g-default', 'plain'), (2, 'g-tricky', 'quote '' back \\ 数据');
 CREATE TABLE grafana.dashboard (id INT PRIMARY KEY, title VARCHAR(64));
 INSERT INTO grafana.dashboard VALUES (1, 'DeepFlow Templates');
@@ -127,8 +126,6 @@ func (f *fixture) run(o upgrade.Options) (*upgrade.Result, error) {
 // brings v7.0 up and seeds the databases as a v7.0.9 server leaves them.
 func newFixture(t *testing.T) *fixture {
 	dockerd.Need(t)
-	// The stack publishes DeepFlow's node ports, as the engine tests' do.
-	enginetest.LockPorts(t)
 	ctx := context.Background()
 	rootfs, err := standin.MariaDBRootfs(ctx)
 	if err != nil {
@@ -142,6 +139,8 @@ func newFixture(t *testing.T) *fixture {
 	plan, err := render.Prepare(ctx, render.Options{
 		Inputs: settings.Inputs{Profile: "bridge", NodeIP: "127.0.0.1", Version: "v7.0", Sets: []string{
 			"dataDir=" + filepath.Join(root, "data"), "registry=" + testRegistry, "projectName=dfc-upgrade",
+			// This machine cannot give a container the agent's capabilities.
+			"agent.onServer=false",
 			`mysql.password=p'w"$x\y`}},
 		OutDir: dir,
 	})

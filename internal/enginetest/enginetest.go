@@ -148,26 +148,3 @@ func findScript() (string, error) {
 		}
 	}
 }
-
-// portsLock is shared by every test binary on the machine.
-var portsLock = filepath.Join(os.TempDir(), "deepflow-compose-test-ports.lock")
-
-// LockPorts holds, until the test ends, a machine-wide lock for tests that
-// bring up stacks listening on DeepFlow's fixed node ports (published under
-// bridge, bound under host networking): packages are tested in parallel,
-// each on its own engine, but the node's ports are one.
-func LockPorts(t testing.TB) {
-	t.Helper()
-	f, err := os.OpenFile(portsLock, os.O_RDWR|os.O_CREATE, 0o666)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	})
-}
