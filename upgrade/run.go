@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/deepflow-compose/deepflow-compose/catalog"
+	"github.com/deepflow-compose/deepflow-compose/dbver"
 	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/engine"
 	"github.com/deepflow-compose/deepflow-compose/render"
@@ -96,10 +98,18 @@ func Run(ctx context.Context, e *engine.Engine, o Options) (*Result, error) {
 	}
 	say(o.Out, "Backing up into %s", backup)
 	if err := os.MkdirAll(o.BackupDir, 0o700); err != nil {
-		return res, u.backupFailed(ctx, backup, err)
+		return res, u.backupFailed(ctx, "", err)
 	}
-	if err := os.Mkdir(backup, 0o700); err != nil {
-		return res, u.backupFailed(ctx, backup, err)
+	// Two upgrades within one second get distinct folders.
+	for i := 2; ; i++ {
+		err := os.Mkdir(backup, 0o700)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) || i > 9 {
+			return res, u.backupFailed(ctx, "", err)
+		}
+		backup = strings.TrimSuffix(backup, fmt.Sprintf("-%d", i-1)) + fmt.Sprintf("-%d", i)
 	}
 	if _, err := u.makeBackup(ctx, backup); err != nil {
 		return res, u.backupFailed(ctx, backup, err)
@@ -370,7 +380,7 @@ func (u *upgrader) stopWriters(ctx context.Context) error {
 // are unchanged) and removes the partial backup.
 func (u *upgrader) backupFailed(ctx context.Context, backup string, cause error) error {
 	ctx = context.WithoutCancel(ctx)
-	if _, err := os.Stat(filepath.Join(backup, BackupManifest)); err != nil {
+	if _, err := os.Stat(filepath.Join(backup, BackupManifest)); backup != "" && err != nil {
 		os.RemoveAll(backup)
 	}
 	services := append([]string{u.st.stack.Topology.ClickHouse.Service}, u.writers...)
@@ -416,7 +426,15 @@ func (u *upgrader) steps(ctx context.Context) error {
 	}
 
 	say(o.Out, "Step 5: checking the database versions")
-	mysql, ch := u.st.mysql, u.st.ch
+	// Asked afresh: the restarted containers may have new addresses.
+	mysql, err := dbver.MySQLFor(u.e.API(), s)
+	if err != nil {
+		return fmt.Errorf("step 5 (versions): %w", err)
+	}
+	ch, err := dbver.ClickHouseFor(ctx, u.e.API(), s)
+	if err != nil {
+		return fmt.Errorf("step 5 (versions): %w", err)
+	}
 	dbs, err := mysql.Versions(ctx)
 	if err != nil {
 		return fmt.Errorf("step 5 (versions): %w", err)

@@ -314,6 +314,45 @@ func TestUpgradeV70ToV71(t *testing.T) {
 		}
 	})
 
+	t.Run("a failed step leaves the old images and names the restore", func(t *testing.T) {
+		// Nothing plays the migration this time: the v7.1 server stand-in
+		// comes up on a database still at 7.0.1.23, and step 5 must stop
+		// the upgrade there, before app and Grafana start.
+		_, err := f.run(upgrade.Options{Version: "v7.1", Yes: true})
+		if !errors.Is(err, upgrade.ErrFailed) || !errors.Is(err, upgrade.ErrVersionCheck) ||
+			!strings.Contains(err.Error(), "step 5 (versions): version check failed: deepflow: db_version 7.0.1.23, want 7.1.0.30+") {
+			t.Fatalf("want a failed step 5, got %v\n%s", err, f.out.String())
+		}
+		bs, lerr := upgrade.ListBackups(f.dir)
+		if lerr != nil || len(bs) != 1 || bs[0].Err != nil {
+			t.Fatalf("backups: %+v %v", bs, lerr)
+		}
+		if want := "To go back to DeepFlow v7.0 with the data as it was: deepflow-compose upgrade --restore " + bs[0].Path; !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q:\n%v", want, err)
+		}
+		for _, ref := range []string{"deepflow-server:v7.0", "deepflow-app:v7.0", "deepflow-agent:v7.0"} {
+			if ok, err := f.e.HasImage(ctx, testRegistry+"/"+ref); !ok || err != nil {
+				t.Errorf("old image %s gone: %v", ref, err)
+			}
+		}
+		cs, _ := f.e.Containers(ctx, f.stack())
+		for _, c := range cs {
+			if c.Service == "deepflow-app" && c.State == "running" {
+				t.Error("deepflow-app was started after a failed version check")
+			}
+		}
+		f.out.Reset()
+		if err := upgrade.Restore(ctx, f.e, upgrade.RestoreOptions{Backup: bs[0].Path, Yes: true, Timeout: 2 * time.Minute, Out: f.out}); err != nil {
+			t.Fatalf("restore: %v\n%s", err, f.out.String())
+		}
+		if got := f.serverImage(); got != testRegistry+"/deepflow-server:v7.0" {
+			t.Errorf("the server runs %s after restore", got)
+		}
+		if err := os.RemoveAll(filepath.Join(f.dir, upgrade.BackupsDir)); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	var backup string
 	t.Run("upgrade", func(t *testing.T) {
 		played, bootstraps := 0, 0
@@ -336,6 +375,7 @@ func TestUpgradeV70ToV71(t *testing.T) {
 		if err != nil {
 			t.Fatalf("upgrade: %v\n%s", err, out)
 		}
+		t.Logf("upgrade said:\n%s", out)
 		if played != 1 || bootstraps != 1 {
 			t.Errorf("migration played %d times, bootstrap ran %d times; want 1 and 1", played, bootstraps)
 		}
@@ -440,6 +480,7 @@ func TestUpgradeV70ToV71(t *testing.T) {
 		if err := upgrade.Restore(ctx, f.e, upgrade.RestoreOptions{Backup: backup, Yes: true, Timeout: 2 * time.Minute, Out: f.out}); err != nil {
 			t.Fatalf("restore: %v\n%s", err, f.out.String())
 		}
+		t.Logf("restore said:\n%s", f.out.String())
 		d, err := deployment.Load(f.dir)
 		if err != nil {
 			t.Fatal(err)
