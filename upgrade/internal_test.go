@@ -225,3 +225,28 @@ func TestTarRoundTrip(t *testing.T) {
 		t.Errorf("link: %q %v", l, err)
 	}
 }
+
+// A tar entry that would land outside the directory is refused.
+func TestUntarRefusesEscapes(t *testing.T) {
+	root := t.TempDir()
+	src := filepath.Join(root, "src")
+	if err := os.MkdirAll(filepath.Join(src, "a"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "a", "f"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Named relative to a/sub, the entries climb out: "../" and "../f".
+	tarPath := filepath.Join(root, "t.tar")
+	if _, err := tarDirs(tarPath, filepath.Join(src, "a", "sub"), []string{filepath.Join(src, "a")}, ""); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(root, "dst")
+	err := untar(tarPath, dst)
+	if err == nil || !strings.Contains(err.Error(), `entry "../" leaves `+dst) {
+		t.Errorf("untar of an escaping entry: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "f")); err == nil {
+		t.Error("the escaping entry was written")
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
+
 	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/dbver"
 	"github.com/deepflow-compose/deepflow-compose/deployment"
@@ -283,6 +285,26 @@ func TestUpgradeV70ToV71(t *testing.T) {
 		if !errors.Is(err, upgrade.ErrRefused) || !errors.Is(err, upgrade.ErrNotRunning) || !strings.Contains(err.Error(), "mysql runs from "+f.dir) {
 			t.Fatalf("want ErrNotRunning naming %s, got %v", f.dir, err)
 		}
+	})
+
+	t.Run("target image absent and not pullable", func(t *testing.T) {
+		ref := testRegistry + "/deepflow-app:v7.1"
+		img, err := f.e.Inspect(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.e.API().ImageRemove(ctx, ref, client.ImageRemoveOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := f.e.TagImage(ctx, img.ID, ref); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		// The pull goes to the test registry's closed loopback port.
+		refused(t, upgrade.Options{Version: "v7.1", Yes: true}, upgrade.ErrImages,
+			"target images unavailable: "+ref+" (image not available: pull "+ref,
+			"on a host with no network, load them first: `deepflow-compose bundle load BUNDLE` (a bundle saved from a v7.1 render)")
 	})
 
 	t.Run("dry run", func(t *testing.T) {
