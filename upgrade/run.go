@@ -284,6 +284,10 @@ func (u *upgrader) preflight(ctx context.Context, need int64) error {
 	}
 	if len(missing) > 0 && u.o.DryRun {
 		say(u.o.Out, "Preflight: %d target image(s) not on this engine; the upgrade would pull them: %s", len(missing), strings.Join(missing, ", "))
+	} else if len(missing) > 0 && u.plan.Settings.Offline {
+		// An offline render has no registry to ask.
+		errs = append(errs, fmt.Errorf("%w: not on this engine: %s; this deployment is offline: load them first with `deepflow-compose bundle load BUNDLE` (a bundle saved from a %s render)",
+			ErrImages, strings.Join(missing, ", "), u.target.Name))
 	} else if len(missing) > 0 {
 		var failed []string
 		for _, ref := range missing {
