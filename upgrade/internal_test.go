@@ -250,3 +250,32 @@ func TestUntarRefusesEscapes(t *testing.T) {
 		t.Error("the escaping entry was written")
 	}
 }
+
+func TestFetchImages(t *testing.T) {
+	var pulled []string
+	pull := func(ref string) error {
+		pulled = append(pulled, ref)
+		if strings.Contains(ref, "app") {
+			return errors.New("connection refused")
+		}
+		return nil
+	}
+	err := fetchImages([]string{"r/deepflow-server:v7.1", "r/deepflow-app:v7.1"}, false, "v7.1", pull)
+	if !errors.Is(err, ErrImages) || err.Error() != "target images unavailable: r/deepflow-app:v7.1 (connection refused); on a host with no network, load them first: `deepflow-compose bundle load BUNDLE` (a bundle saved from a v7.1 render)" {
+		t.Errorf("pull failed: %v", err)
+	}
+	if len(pulled) != 2 {
+		t.Errorf("pulled %v", pulled)
+	}
+	pulled = nil
+	err = fetchImages([]string{"r/deepflow-server:v7.1"}, true, "v7.1", pull)
+	if !errors.Is(err, ErrImages) || err.Error() != "target images unavailable: not on this engine: r/deepflow-server:v7.1; this deployment is offline: load them first with `deepflow-compose bundle load BUNDLE` (a bundle saved from a v7.1 render)" {
+		t.Errorf("offline: %v", err)
+	}
+	if len(pulled) != 0 {
+		t.Errorf("an offline deployment pulled %v", pulled)
+	}
+	if err := fetchImages([]string{"r/x:1"}, false, "v7.1", func(string) error { return nil }); err != nil {
+		t.Errorf("pulled fine: %v", err)
+	}
+}

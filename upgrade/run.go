@@ -282,31 +282,44 @@ func (u *upgrader) preflight(ctx context.Context, need int64) error {
 			missing = append(missing, ref)
 		}
 	}
-	if len(missing) > 0 && u.o.DryRun {
-		say(u.o.Out, "Preflight: %d target image(s) not on this engine; the upgrade would pull them: %s", len(missing), strings.Join(missing, ", "))
-	} else if len(missing) > 0 && u.plan.Settings.Offline {
-		// An offline render has no registry to ask.
-		errs = append(errs, fmt.Errorf("%w: not on this engine: %s; this deployment is offline: load them first with `deepflow-compose bundle load BUNDLE` (a bundle saved from a %s render)",
-			ErrImages, strings.Join(missing, ", "), u.target.Name))
-	} else if len(missing) > 0 {
-		var failed []string
-		for _, ref := range missing {
-			say(u.o.Out, "Pulling %s", ref)
-			if err := u.e.PullImage(ctx, ref, u.o.Out); err != nil {
-				failed = append(failed, fmt.Sprintf("%s (%v)", ref, err))
-			}
-		}
-		if len(failed) > 0 {
-			errs = append(errs, fmt.Errorf("%w: %s; on a host with no network, load them first: `deepflow-compose bundle load BUNDLE` (a bundle saved from a %s render)",
-				ErrImages, strings.Join(failed, "; "), u.target.Name))
-		}
-	} else {
+	switch {
+	case len(missing) == 0:
 		say(u.o.Out, "Preflight: every target image is on this engine")
+	case u.o.DryRun:
+		say(u.o.Out, "Preflight: %d target image(s) not on this engine; the upgrade would pull them: %s", len(missing), strings.Join(missing, ", "))
+	default:
+		pull := func(ref string) error {
+			say(u.o.Out, "Pulling %s", ref)
+			return u.e.PullImage(ctx, ref, u.o.Out)
+		}
+		if err := fetchImages(missing, u.plan.Settings.Offline, u.target.Name, pull); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrRefused, errors.Join(errs...))
 	}
 	return nil
+}
+
+// fetchImages pulls the missing target images, or, for an offline
+// deployment, which has no registry to ask, says to load them.
+func fetchImages(missing []string, offline bool, target string, pull func(string) error) error {
+	if offline {
+		return fmt.Errorf("%w: not on this engine: %s; this deployment is offline: load them first with `deepflow-compose bundle load BUNDLE` (a bundle saved from a %s render)",
+			ErrImages, strings.Join(missing, ", "), target)
+	}
+	var failed []string
+	for _, ref := range missing {
+		if err := pull(ref); err != nil {
+			failed = append(failed, fmt.Sprintf("%s (%v)", ref, err))
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s; on a host with no network, load them first: `deepflow-compose bundle load BUNDLE` (a bundle saved from a %s render)",
+		ErrImages, strings.Join(failed, "; "), target)
 }
 
 // checkDisk refuses a backup that would not fit.
