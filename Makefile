@@ -16,7 +16,7 @@ test:
 
 # Regenerate golden files; read `git diff` before committing them.
 golden:
-	$(GO) test ./render ./agentcfg ./check -update
+	$(GO) test ./render ./agentcfg ./check ./layout ./export/helm ./bootstrap ./doctor ./cmd/deepflow-compose -update
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -10,32 +10,12 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg/internal/derive"
 	"github.com/deepflow-compose/deepflow-compose/agentcfg/internal/schema"
+	"github.com/deepflow-compose/deepflow-compose/internal/reference"
 )
 
-// referenceDir finds DeepFlow's agent reference files next to the repo
-// (../shared/reference from the module root); tests using them skip when
-// they are absent.
+// referenceDir is DeepFlow's agent reference files beside the clone.
 func referenceDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	ref := filepath.Join(dir, "..", "shared", "reference", "deepflow-agent")
-	if _, err := os.Stat(filepath.Join(ref, derive.TemplateName)); err != nil {
-		t.Skipf("reference not present: %v", err)
-	}
-	return ref
+	return reference.Dir(t, "deepflow-agent", derive.TemplateName)
 }
 
 func readRef(t *testing.T, ref, name string) []byte {

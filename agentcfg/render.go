@@ -650,3 +650,37 @@ func encodeNode(w io.Writer, n *yaml.Node) error {
 	}
 	return enc.Close()
 }
+
+// CommunicationKeys are where a group config names the server: its
+// controller (gRPC) and ingester addresses.
+type CommunicationKeys struct {
+	ControllerIP, ControllerPort, IngesterIP, IngesterPort string
+}
+
+// KeysOf gives the communication keys' paths in a format: v6.5's own, or
+// what the reference template's upgrade_from maps them to.
+func KeysOf(f Format) (CommunicationKeys, error) {
+	legacy := CommunicationKeys{keyControllerIP, keyControllerPort, keyIngesterIP, keyIngesterPort}
+	if f == Legacy {
+		return legacy, nil
+	}
+	sec, err := schemaFor(Sectioned)
+	if err != nil {
+		return CommunicationKeys{}, err
+	}
+	up := upgradeTargets(sec)
+	var out CommunicationKeys
+	for _, k := range []struct {
+		from string
+		to   *string
+	}{
+		{legacy.ControllerIP, &out.ControllerIP}, {legacy.ControllerPort, &out.ControllerPort},
+		{legacy.IngesterIP, &out.IngesterIP}, {legacy.IngesterPort, &out.IngesterPort},
+	} {
+		if len(up[k.from]) != 1 {
+			return CommunicationKeys{}, fmt.Errorf("agentcfg: v6.5's %s maps to %v in the sectioned template, want one key", k.from, up[k.from])
+		}
+		*k.to = up[k.from][0]
+	}
+	return out, nil
+}

@@ -35,6 +35,8 @@ var (
 // Spec is what the rendered directory asks for.
 type Spec struct {
 	// DomainName is the agent_sync domain's name, used when none exists.
+	// Empty: no agent_sync domain is wanted (Kubernetes process mode,
+	// where the cluster's watcher agent creates a Kubernetes domain).
 	DomainName string
 	GroupName  string
 	// GroupID is the g-… ID the agent files request.
@@ -70,6 +72,7 @@ const (
 	Created      Status = "created"
 	AlreadyThere Status = "already there"
 	Updated      Status = "updated"
+	Skipped      Status = "skipped"
 	Failed       Status = "failed"
 )
 
@@ -124,8 +127,6 @@ var groupIDRE = regexp.MustCompile(`^g-[A-Za-z0-9]{10}$`)
 // Check validates a Spec without talking to a server.
 func (s Spec) Check() error {
 	switch {
-	case s.DomainName == "":
-		return fmt.Errorf("%w: no domain name", ErrSpec)
 	case s.GroupName == "":
 		return fmt.Errorf("%w: no agent group name", ErrSpec)
 	case !groupIDRE.MatchString(s.GroupID):
@@ -272,6 +273,10 @@ func (r *run) health(ctx context.Context) error {
 }
 
 func (r *run) domain(ctx context.Context) error {
+	if r.s.DomainName == "" {
+		r.add(Step{Step: "domain", Status: Skipped, Detail: "no agent_sync domain is rendered (Kubernetes process mode: the cluster's watcher agent brings its domain)"})
+		return nil
+	}
 	named, err := r.c.Domains(ctx, r.s.DomainName)
 	if err != nil {
 		return r.failed("domain", err)

@@ -400,13 +400,34 @@ func TestTransientAnswersAreRetried(t *testing.T) {
 	}
 }
 
+// An empty DomainName (Kubernetes process mode) creates no domain and
+// still makes the group and its config.
+func TestNoDomainWanted(t *testing.T) {
+	srv, c, _ := env(t, apitest.Options{})
+	s := spec()
+	s.DomainName = ""
+	rep, err := Run(context.Background(), c, s, fast())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Steps[1].Step != "domain" || rep.Steps[1].Status != Skipped {
+		t.Errorf("domain step %+v, want skipped", rep.Steps[1])
+	}
+	if len(srv.Snapshot().Domains) != 0 {
+		t.Errorf("domains created: %+v", srv.Snapshot().Domains)
+	}
+	if rep.Steps[2].Status != Created || rep.Steps[3].Status != Created {
+		t.Errorf("steps %+v", rep.Steps)
+	}
+}
+
 func TestSpecErrors(t *testing.T) {
 	for _, tc := range []struct {
 		mut  func(*Spec)
 		want string
 	}{
 		{func(s *Spec) { s.GroupID = "g-short" }, `bootstrap: invalid spec: agent group ID "g-short" is not g- followed by 10 letters or digits, as deepflow-server requires`},
-		{func(s *Spec) { s.DomainName = "" }, `bootstrap: invalid spec: no domain name`},
+		{func(s *Spec) { s.GroupName = "" }, `bootstrap: invalid spec: no agent group name`},
 		{func(s *Spec) { s.Config = []byte("  \n") }, `bootstrap: invalid spec: the group config is empty`},
 		{func(s *Spec) { s.Config, s.Format = []byte("vtap_group_id: g-0000000000\n"), agentcfg.Legacy }, `bootstrap: invalid spec: the legacy group config names vtap_group_id "g-0000000000", the group is g-Abc123XYZ0`},
 	} {

@@ -19,15 +19,13 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/check"
+	"github.com/deepflow-compose/deepflow-compose/internal/reference"
 	"github.com/deepflow-compose/deepflow-compose/render"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden and the want lists of testdata/cases")
-
-// referenceDir is DeepFlow's own package, beside the repository; tests
-// that need it skip when it is absent. It is copied, never committed.
-var referenceDir = filepath.Join("..", "..", "shared", "reference", "deepflow-docker-compose")
 
 // renderDir renders ours into a fresh directory, with reproducible secrets.
 func renderDir(t *testing.T, in settings.Inputs) string {
@@ -51,9 +49,7 @@ func renderDir(t *testing.T, in settings.Inputs) string {
 // copyReference copies DeepFlow's package into a writable directory.
 func copyReference(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat(referenceDir); err != nil {
-		t.Skipf("DeepFlow's reference package is not here (%v)", err)
-	}
+	referenceDir := reference.Dir(t, "deepflow-docker-compose", topology.Compose)
 	dst := filepath.Join(t.TempDir(), "deepflow-docker-compose")
 	err := filepath.WalkDir(referenceDir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {

@@ -67,24 +67,29 @@ func (m *model) warnf(v layout.Value, rule, fix, format string, a ...any) {
 // at is a location without a value: a file, and a line when known.
 func at(file string, line int) layout.Value { return layout.Value{File: file, Line: line} }
 
+// The review runs in two phases, like Helm's linter: first it reads what
+// the directory says (network mode, node IP, version, the ports settled
+// into a topology), then each rule, one function per concern, adds its
+// findings. A new rule is a method added to rules.
+var (
+	infer = []func(*model){
+		(*model).fileErrors, (*model).inferNetwork, (*model).inferNodeIP, (*model).inferVersion,
+		(*model).composeRules, (*model).buildTopology,
+	}
+	rules = []func(*model){
+		(*model).wiringRules, (*model).agentRules, (*model).nodeIPRules, (*model).secretRules,
+		(*model).exposureRules, (*model).placeholderRules, (*model).imageRules, (*model).groupConfigRules,
+		(*model).processAgentRules, (*model).offlineRules, (*model).expectRules,
+	}
+)
+
 func (m *model) run() {
-	m.fileErrors()
-	m.inferNetwork()
-	m.inferNodeIP()
-	m.inferVersion()
-	m.composeRules()
-	m.buildTopology()
-	m.wiringRules()
-	m.agentRules()
-	m.nodeIPRules()
-	m.secretRules()
-	m.exposureRules()
-	m.placeholderRules()
-	m.imageRules()
-	m.groupConfigRules()
-	m.processAgentRules()
-	m.offlineRules()
-	m.expectRules()
+	for _, step := range infer {
+		step(m)
+	}
+	for _, rule := range rules {
+		rule(m)
+	}
 }
 
 func (m *model) inferred() Inferred {
@@ -175,8 +180,7 @@ func (m *model) inferNetwork() {
 	if host == 0 && other == 0 {
 		// No compose file to go by: the agent side still says which
 		// ports it expects.
-		grpc, _ := m.topo.Server.L(topology.GRPC)
-		if v, ok := m.d.AgentYAML.Get("controller-port"); ok && v.Val == strconv.Itoa(grpc.Port) {
+		if v, ok := m.d.AgentYAML.Get(agentRow().Port); ok && v.Val == strconv.Itoa(m.listener(topology.GRPC).Port) {
 			m.network = settings.Host
 		}
 	}

@@ -25,14 +25,16 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 	"github.com/deepflow-compose/deepflow-compose/api"
 	"github.com/deepflow-compose/deepflow-compose/bootstrap"
+	"github.com/deepflow-compose/deepflow-compose/check"
 )
 
-// Severity says how bad a finding is.
-type Severity string
+// Severity says how bad a finding is: check's severities, and two that a
+// live checklist also reports.
+type Severity = check.Severity
 
 const (
-	Error   Severity = "error"
-	Warning Severity = "warning"
+	Error   = check.Error
+	Warning = check.Warning
 	// Info is worth knowing and needs no action.
 	Info Severity = "info"
 	// OK is a check that passed.
@@ -289,6 +291,11 @@ func (d *doc) domain(ctx context.Context) error {
 		if x.Type == api.DomainTypeAgentSync {
 			sync = append(sync, x)
 		}
+	}
+	if len(sync) == 0 && !d.e.HostAgents {
+		d.add(Finding{Severity: Info, Rule: "domain.missing", Subject: "server", Message: "there is no agent_sync domain; none is needed when the agents run on Kubernetes nodes, which register under the cluster's domain"})
+		d.domainOK = true
+		return nil
 	}
 	if len(sync) == 0 {
 		d.add(Finding{Severity: Error, Rule: "domain.missing", Subject: "server", Message: "there is no agent_sync domain",

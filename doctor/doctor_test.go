@@ -328,6 +328,21 @@ func TestDomainAndTypeProblems(t *testing.T) {
 	golden(t, "problems", fs, c.Base(), g.LCUUID, "GROUP-LCUUID")
 }
 
+// Agents on Kubernetes nodes register under the cluster's domain: no
+// agent_sync domain is no error there.
+func TestNoAgentSyncDomainForKubernetesAgents(t *testing.T) {
+	srv := apitest.New(apitest.Options{})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	c, _ := api.New(hs.URL)
+	e := expect()
+	e.HostAgents, e.DomainName = false, ""
+	f, ok := find(run(t, c, e), "domain.missing", "")
+	if !ok || f.Severity != Info {
+		t.Errorf("domain.missing: %+v, want info", f)
+	}
+}
+
 func TestMissingDomainAndGroup(t *testing.T) {
 	srv := apitest.New(apitest.Options{})
 	hs := httptest.NewServer(srv)

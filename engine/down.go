@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -31,10 +32,19 @@ func (e *Engine) Down(ctx context.Context, s *Stack, o DownOptions) error {
 	if err != nil {
 		return err
 	}
-	dirs := dataDirs(s, p)
-	if o.Purge && !o.Yes {
-		if err := e.confirm(s, dirs); err != nil {
+	if err := e.checkOwner(ctx, s); err != nil {
+		return err
+	}
+	all := dataDirs(s, p)
+	var dirs, foreign []string
+	if o.Purge {
+		if dirs, foreign, err = purgeable(s, all); err != nil {
 			return err
+		}
+		if !o.Yes && len(dirs) > 0 {
+			if err := e.confirm(s, dirs); err != nil {
+				return err
+			}
 		}
 	}
 	present, err := e.deployed(ctx, s.Project)
@@ -52,10 +62,20 @@ func (e *Engine) Down(ctx context.Context, s *Stack, o DownOptions) error {
 	} else {
 		fmt.Fprintf(e.out, "Project %s has no containers or networks on this engine\n", s.Project)
 	}
+	what := "Stack " + s.Project + " removed"
+	if !present {
+		what = "Nothing removed"
+	}
 	if !o.Purge {
-		what := "Stack " + s.Project + " removed"
-		if !present {
-			what = "Nothing removed"
+		var kept []string
+		for _, d := range all {
+			if _, err := os.Stat(d); err == nil {
+				kept = append(kept, d)
+			}
+		}
+		if len(kept) == 0 {
+			fmt.Fprintf(e.out, "%s; there is no data in %s\n", what, s.DataDir)
+			return nil
 		}
 		fmt.Fprintf(e.out, "%s; data kept in %s (down --purge removes it)\n", what, s.DataDir)
 		return nil
@@ -65,10 +85,61 @@ func (e *Engine) Down(ctx context.Context, s *Stack, o DownOptions) error {
 			return fmt.Errorf("purge %s: %w", d, err)
 		}
 	}
-	os.Remove(filepath.Join(s.DataDir, markerName))
 	removeEmptyParents(dirs, s.DataDir)
-	fmt.Fprintf(e.out, "Stack %s removed and its data purged (%d directories under %s)\n", s.Project, len(dirs), s.DataDir)
+	// The record goes too: whatever appears here later was not created by
+	// this stack's first up.
+	if err := os.Remove(filepath.Join(s.DataDir, markerName)); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("purge %s: %w", filepath.Join(s.DataDir, markerName), err)
+	}
+	fmt.Fprintf(e.out, "%s and its data purged (%d directories under %s)\n", what, len(dirs), s.DataDir)
+	if len(foreign) > 0 {
+		fmt.Fprintf(e.out, "Kept, because this stack did not create them: %s\n", strings.Join(foreign, ", "))
+	}
 	return nil
+}
+
+// purgeable splits the stack's data directories into those this stack
+// created (the marker its first up wrote lists them) and those it found
+// holding data, which purge keeps. Without a marker of this stack's,
+// purge is refused as a whole: the data may be another install's.
+func purgeable(s *Stack, all []string) (ours, foreign []string, err error) {
+	if systemDir(s.DataDir) {
+		return nil, nil, fmt.Errorf("%w: %s", ErrPurge, systemDirError(s))
+	}
+	m, err := readMarker(s.DataDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: cannot read %s: %w", ErrPurge, filepath.Join(s.DataDir, markerName), err)
+	}
+	var present []string
+	for _, d := range all {
+		if _, err := os.Lstat(d); err == nil {
+			present = append(present, d)
+		}
+	}
+	refuse := func(why string) error {
+		return fmt.Errorf("%w: %s, so down --purge deletes nothing there (it deletes only data this stack created); nothing was removed. "+
+			"Run down without --purge to remove the containers, and delete the data yourself if you mean to: %s",
+			ErrPurge, why, strings.Join(present, ", "))
+	}
+	switch {
+	case m == nil && len(present) == 0:
+		return nil, nil, nil
+	case m == nil:
+		return nil, nil, refuse(fmt.Sprintf("%s holds data but no record (%s) that this stack created it", s.DataDir, markerName))
+	case m.legacy:
+		return nil, nil, refuse(fmt.Sprintf("the record in %s predates the list of directories a stack created", filepath.Join(s.DataDir, markerName)))
+	case m.Project != s.Project:
+		return nil, nil, refuse(fmt.Sprintf("the data in %s was created by project %s (from %s), not %s", s.DataDir, m.Project, m.Dir, s.Project))
+	}
+	for _, d := range present {
+		rel, _ := filepath.Rel(s.DataDir, d)
+		if slices.Contains(m.Created, rel) {
+			ours = append(ours, d)
+		} else {
+			foreign = append(foreign, d)
+		}
+	}
+	return ours, foreign, nil
 }
 
 // dataDirs lists the host directories the stack bind-mounts from under its

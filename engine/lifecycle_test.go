@@ -91,7 +91,7 @@ func TestLifecycle(t *testing.T) {
 			byName[sv.Service] = i
 		}
 		srv := back.Services[byName["deepflow-server"]]
-		if srv.Readiness != engine.Ready || srv.State != "running" || !strings.HasPrefix(srv.Status, "Up") || len(srv.Probes) != 2 {
+		if srv.Readiness != engine.Ready || srv.State != "running" || !strings.HasPrefix(srv.Status, "Up") || len(srv.Probes) != 3 {
 			t.Errorf("deepflow-server status: %+v", srv)
 		}
 		if !strings.Contains(srv.Image, "/deepflow-server:") {
@@ -163,6 +163,17 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("purge left the mysql dir: %v", err)
 		}
 	})
+
+	t.Run("down after purge", func(t *testing.T) {
+		var do syncBuffer
+		de := newEngine(t, &do, "")
+		if err := de.Down(ctx, s, engine.DownOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(do.String(), "data kept") || !strings.Contains(do.String(), "Nothing removed; there is no data in "+s.DataDir) {
+			t.Errorf("down after a purge:\n%s", do.String())
+		}
+	})
 }
 
 // TestPreflightPortBusy holds a port the stack needs and expects preflight
@@ -184,7 +195,7 @@ func TestPreflightPortBusy(t *testing.T) {
 	}
 	msg := err.Error()
 	self := "pid " + strconv.Itoa(os.Getpid()) + " ("
-	for _, want := range []string{strconv.Itoa(port), "deepflow-grafana", self, filepath.Base(os.Args[0])} {
+	for _, want := range []string{strconv.Itoa(port), "deepflow-grafana", self, filepath.Base(os.Args[0]), "--set grafana.port=PORT"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q: %s", want, msg)
 		}
@@ -248,5 +259,41 @@ func TestNeverReady(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q:\n%s", want, msg)
 		}
+	}
+}
+
+// TestAgentOnServerCapabilities: the stack's own agent needs capabilities
+// some engines cannot grant (this workplace's sandboxed engine lacks
+// CAP_SYS_RESOURCE). Preflight tries them first: where they are refused,
+// up stops before anything starts and says how to go on; where they are
+// granted, the agent container runs with the stack.
+func TestAgentOnServerCapabilities(t *testing.T) {
+	needEngine(t)
+	var out syncBuffer
+	e := newEngine(t, &out, "")
+	s := renderStack(t, "bridge", "projectName=dfc-agentcaps", "agent.onServer=true")
+	buildStandins(t, e, s, standin.Options{})
+	t.Cleanup(func() { _ = e.Down(context.Background(), s, engine.DownOptions{Purge: true, Yes: true}) })
+	_, err := e.Up(context.Background(), s, engine.UpOptions{Timeout: time.Minute})
+	if errors.Is(err, engine.ErrPreflight) {
+		for _, want := range []string{"agent caps", "cannot give the agent container its capabilities", "--set agent.onServer=false"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("preflight error lacks %q: %v", want, err)
+			}
+		}
+		if n := len(containers(t, e, s.Project)); n != 0 {
+			t.Errorf("preflight refused the agent but %d containers exist", n)
+		}
+		t.Logf("this engine refuses the agent's capabilities; preflight said so: %v", err)
+		return
+	}
+	if err != nil {
+		t.Fatalf("up: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "the engine grants the agent's capabilities") {
+		t.Errorf("preflight did not try the agent's capabilities:\n%s", out.String())
+	}
+	if _, ok := containers(t, e, s.Project)[s.Topology.Agent.Service]; !ok {
+		t.Errorf("the agent container is not part of the stack")
 	}
 }

@@ -28,6 +28,9 @@ func (e *Engine) Logs(ctx context.Context, s *Stack, o LogsOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := e.checkOwner(ctx, s); err != nil {
+		return err
+	}
 	var services []string
 	if o.Service != "" {
 		if _, ok := p.Services[o.Service]; !ok {

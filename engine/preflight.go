@@ -8,12 +8,15 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 	"github.com/docker/compose/v5/pkg/api"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
@@ -87,6 +90,7 @@ func (e *Engine) Preflight(ctx context.Context, s *Stack, p *types.Project) (*Pr
 		func() Check { return checkExistingData(s) },
 		func() Check { return e.checkImages(ctx, p, pf) },
 		func() Check { return checkAgent(s, pf.EngineVersion) },
+		func() Check { return e.checkAgentCaps(ctx, s, p) },
 	} {
 		if err := add(c()); err != nil {
 			return pf, err
@@ -177,7 +181,7 @@ func (e *Engine) checkPorts(ctx context.Context, s *Stack) Check {
 		if holder == "" {
 			holder = "an unknown process: " + errors.Unwrap(err).Error()
 		}
-		busy = append(busy, what+" is held by "+holder)
+		busy = append(busy, what+" is held by "+holder+"; "+portHint(s, hp))
 	}
 	if len(busy) > 0 {
 		c.Level, c.Msg = Fail, strings.Join(busy, "; ")
@@ -189,6 +193,15 @@ func (e *Engine) checkPorts(ctx context.Context, s *Stack) Check {
 		c.Msg += fmt.Sprintf(", %d held by this stack (%s)", len(ours), strings.Join(ours, ", "))
 	}
 	return c
+}
+
+// portHint says how to get a busy port free: the setting that moves it,
+// or, for ports no setting moves, that the holder must go.
+func portHint(s *Stack, hp topology.HostPort) string {
+	if key, ok := topology.SettingKey(hp.Listener); ok {
+		return fmt.Sprintf("stop it, or render %s again with --set %s=PORT to use another port", s.Dir, key)
+	}
+	return fmt.Sprintf("stop it: %s's %s port is fixed by DeepFlow's image and the agents' files, not a setting", componentLabel(s, hp.Component), hp.Listener)
 }
 
 func componentLabel(s *Stack, key string) string {
@@ -203,6 +216,10 @@ func componentLabel(s *Stack, key string) string {
 func checkDataDir(s *Stack) Check {
 	c := Check{Name: "data dir"}
 	dir := s.DataDir
+	if systemDir(dir) {
+		c.Level, c.Msg = Fail, systemDirError(s)
+		return c
+	}
 	exists := true
 	probe := dir
 	for {
@@ -271,33 +288,27 @@ func checkExistingData(s *Stack) Check {
 		c.Level, c.Msg = OK, "no MySQL data under "+s.DataDir+"; a fresh install"
 		return c
 	}
-	prev := readMarker(s.DataDir)
-	if prev == s.Version+" "+s.Project {
+	prev, _ := readMarker(s.DataDir)
+	if prev != nil && prev.Version == s.Version && prev.Project == s.Project {
 		c.Level, c.Msg = OK, fmt.Sprintf("MySQL data in %s is this stack's own (DeepFlow %s); kept", mysqlDir, s.Version)
 		return c
 	}
 	from := "an earlier install"
-	if v, _, ok := strings.Cut(prev, " "); ok && v != "" {
-		from = "DeepFlow " + v
+	if prev != nil && prev.Version != "" {
+		from = "DeepFlow " + prev.Version
+	}
+	// Purge deletes only what this stack created: for anyone else's data
+	// the way to start fresh is moving it aside.
+	fresh := fmt.Sprintf("move %s aside before up (down --purge deletes only data this stack created)", s.DataDir)
+	if prev != nil && !prev.legacy && prev.Project == s.Project {
+		fresh = fmt.Sprintf("run `deepflow-compose down %s --purge` before up", s.Dir)
 	}
 	c.Level = Warn
 	c.Msg = fmt.Sprintf("MySQL data from %s is in %s. deepflow-server checks the db_version recorded there against the schema of %s: "+
 		"an older version is migrated on start, a newer or foreign one stops the server with a db_version mismatch and the controller never gets ready. "+
-		"To start fresh, run `deepflow-compose down %s --purge` (or move %s aside) before up; to keep the data, deploy the version that wrote it",
-		from, mysqlDir, s.Version, s.Dir, s.DataDir)
+		"To start fresh, %s; to keep the data, deploy the version that wrote it",
+		from, mysqlDir, s.Version, fresh)
 	return c
-}
-
-func readMarker(dataDir string) string {
-	b, err := os.ReadFile(filepath.Join(dataDir, markerName))
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
-}
-
-func writeMarker(s *Stack) error {
-	return os.WriteFile(filepath.Join(s.DataDir, markerName), []byte(s.Version+" "+s.Project+"\n"), 0o644)
 }
 
 func (e *Engine) checkImages(ctx context.Context, p *types.Project, pf *Preflight) Check {
@@ -404,4 +415,66 @@ func (e *Engine) Images(ctx context.Context, s *Stack) ([]string, error) {
 		return nil, err
 	}
 	return projectImages(p), nil
+}
+
+// checkAgentCaps tries the stack's own agent's capability list on this
+// engine with a container that never runs: some engines (inside other
+// containers, in some sandboxes) cannot grant them all, and the agent then
+// fails at start with the stack half up.
+func (e *Engine) checkAgentCaps(ctx context.Context, s *Stack, p *types.Project) Check {
+	c := Check{Name: "agent caps"}
+	svc, ok := p.Services[s.Topology.Agent.Service]
+	if !s.Topology.AgentOnServer || !ok {
+		c.Level, c.Msg = OK, "the stack runs no agent of its own"
+		return c
+	}
+	what := "privileged: true"
+	if !svc.Privileged {
+		what = "capabilities " + strings.Join(svc.CapAdd, ", ")
+	}
+	if _, err := e.api.ImageInspect(ctx, svc.Image); err != nil {
+		c.Level, c.Msg = OK, fmt.Sprintf("not tried: %s is not here yet", svc.Image)
+		return c
+	}
+	cr, err := e.api.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: &container.Config{Image: svc.Image, Entrypoint: []string{"/deepflow-compose-capability-probe"},
+			Labels: map[string]string{"io.deepflow-compose.probe": "capabilities"}},
+		HostConfig: &container.HostConfig{NetworkMode: "none", CapAdd: svc.CapAdd, Privileged: svc.Privileged},
+	})
+	if err != nil {
+		c.Level, c.Msg = Warn, fmt.Sprintf("could not try the agent's %s: %v", what, err)
+		return c
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_, _ = e.api.ContainerRemove(ctx, cr.ID, client.ContainerRemoveOptions{Force: true})
+	}()
+	// The entrypoint does not exist: a start that gets as far as looking
+	// for it has applied the capabilities.
+	_, err = e.api.ContainerStart(ctx, cr.ID, client.ContainerStartOptions{})
+	if err != nil && (strings.Contains(err.Error(), "apply caps") || strings.Contains(err.Error(), "operation not permitted")) {
+		c.Level, c.Msg = Fail, fmt.Sprintf("this engine cannot give the agent container its %s (%v), so the stack's own agent cannot start here; "+
+			"render again with --set agent.onServer=false (agents on other hosts are not affected), or run on a host whose Docker engine can", what, err)
+		return c
+	}
+	c.Level, c.Msg = OK, fmt.Sprintf("the engine grants the agent's %s", what)
+	return c
+}
+
+// AllImages lists every image the deployment may run: those its compose
+// file asks for (hand edits included) and every one the render pins, the
+// agent's too.
+func (e *Engine) AllImages(ctx context.Context, s *Stack) ([]string, error) {
+	imgs, err := e.Images(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	for _, img := range s.Images {
+		if !slices.Contains(imgs, img) {
+			imgs = append(imgs, img)
+		}
+	}
+	sort.Strings(imgs)
+	return imgs, nil
 }

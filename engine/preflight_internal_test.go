@@ -58,7 +58,7 @@ func TestCheckExistingData(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := checkExistingData(s)
-	if c.Level != Warn || !strings.Contains(c.Msg, "db_version") || !strings.Contains(c.Msg, "an earlier install") || !strings.Contains(c.Msg, "--purge") {
+	if c.Level != Warn || !strings.Contains(c.Msg, "db_version") || !strings.Contains(c.Msg, "an earlier install") || !strings.Contains(c.Msg, "To start fresh, move "+dir+" aside before up") {
 		t.Errorf("foreign data: %+v", c)
 	}
 	if err := os.WriteFile(filepath.Join(dir, markerName), []byte("v6.6 deepflow\n"), 0o644); err != nil {
@@ -67,11 +67,15 @@ func TestCheckExistingData(t *testing.T) {
 	if c := checkExistingData(s); c.Level != Warn || !strings.Contains(c.Msg, "DeepFlow v6.6") {
 		t.Errorf("data of another version: %+v", c)
 	}
-	if err := writeMarker(s); err != nil {
+	if err := claimData(s, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	if c := checkExistingData(s); c.Level != OK {
 		t.Errorf("this stack's own data: %+v", c)
+	}
+	s.Version = "v7.2"
+	if c := checkExistingData(s); c.Level != Warn || !strings.Contains(c.Msg, "To start fresh, run `deepflow-compose down /srv/deploy --purge` before up") {
+		t.Errorf("this stack's data of another version: %+v", c)
 	}
 }
 
@@ -142,4 +146,20 @@ func TestPrivilegeAgent(t *testing.T) {
 func rerender(ctx context.Context, dir, set string) error {
 	_, _, err := render.Rerender(ctx, dir, set)
 	return err
+}
+
+func TestPortHint(t *testing.T) {
+	s := &Stack{Dir: "/srv/deploy", Topology: topology.Resolve(topology.Spec{Network: settings.Bridge})}
+	for _, tc := range []struct {
+		hp   topology.HostPort
+		want string
+	}{
+		{topology.HostPort{Port: 3306, Component: "mysql", Listener: topology.SQL}, "stop it, or render /srv/deploy again with --set mysql.port=PORT to use another port"},
+		{topology.HostPort{Port: 3000, Component: "grafana", Listener: topology.Web}, "stop it, or render /srv/deploy again with --set grafana.port=PORT to use another port"},
+		{topology.HostPort{Port: 30417, Component: "server", Listener: topology.Controller}, "stop it: deepflow-server's controller port is fixed by DeepFlow's image and the agents' files, not a setting"},
+	} {
+		if got := portHint(s, tc.hp); got != tc.want {
+			t.Errorf("%d: %q, want %q", tc.hp.Port, got, tc.want)
+		}
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
 
+	"github.com/deepflow-compose/deepflow-compose/api"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
@@ -35,6 +36,8 @@ type Probe struct {
 
 	comp  *topology.Component
 	probe topology.Probe
+	// after is the probe that must pass before this one is sent.
+	after *Probe
 }
 
 const probeTimeout = 2 * time.Second
@@ -57,6 +60,13 @@ func (s *Stack) probes() []*Probe {
 	for _, c := range s.Topology.Components() {
 		for _, p := range c.Probes {
 			out = append(out, &Probe{Service: c.Service, Container: c.Container, Listener: string(p.Listener), comp: c, probe: p})
+		}
+	}
+	for _, p := range out {
+		for _, q := range out {
+			if p.probe.After != "" && q.comp == p.comp && q.probe.Listener == p.probe.After {
+				p.after = q
+			}
 		}
 	}
 	return out
@@ -85,7 +95,7 @@ func (e *Engine) target(ctx context.Context, s *Stack, p *Probe) (string, error)
 		}
 	}
 	hp := net.JoinHostPort(host, strconv.Itoa(port))
-	if p.probe.Path != "" {
+	if p.probe.Kind == topology.ProbeHTTP {
 		return "http://" + hp + p.probe.Path, nil
 	}
 	return hp, nil
@@ -128,7 +138,10 @@ func stateText(state any, code int) string {
 	return st
 }
 
-// run probes once and records the outcome in p.
+// run probes once and records the outcome in p. Every kind of probe needs
+// an answer from the process itself: under bridge networking docker-proxy
+// accepts a connection on a published port even when nothing listens inside
+// the container, so a bare TCP connect proves nothing.
 func (e *Engine) run(ctx context.Context, s *Stack, p *Probe) {
 	target, err := e.target(ctx, s, p)
 	if err != nil {
@@ -136,14 +149,12 @@ func (e *Engine) run(ctx context.Context, s *Stack, p *Probe) {
 		return
 	}
 	p.Target = target
-	if p.probe.Path == "" {
-		conn, err := net.DialTimeout("tcp", target, probeTimeout)
-		if err != nil {
-			p.Ready, p.Detail = false, shortNetErr(err)
-			return
-		}
-		conn.Close()
-		p.Ready, p.Detail = true, "TCP connect ok"
+	switch p.probe.Kind {
+	case topology.ProbeMySQL:
+		p.Ready, p.Detail = mysqlGreeting(ctx, target)
+		return
+	case topology.ProbeHTTP2:
+		p.Ready, p.Detail = http2Settings(ctx, target)
 		return
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
@@ -159,9 +170,7 @@ func (e *Engine) run(ctx context.Context, s *Stack, p *Probe) {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
 	p.Ready = resp.StatusCode >= 200 && resp.StatusCode < 300
-	// The issue asks only that the querier answer: it opens its port once
-	// ClickHouse is reachable, so any answer short of a server error counts.
-	if p.probe.Listener == topology.Querier && resp.StatusCode < 500 {
+	if p.probe.AnyStatus && resp.StatusCode < 500 {
 		p.Ready = true
 	}
 	p.Detail = "HTTP " + strconv.Itoa(resp.StatusCode)
@@ -172,6 +181,116 @@ func (e *Engine) run(ctx context.Context, s *Stack, p *Probe) {
 	}
 }
 
+// dialProbe connects with the probe's deadline on the whole exchange.
+func dialProbe(ctx context.Context, target string) (net.Conn, error) {
+	d := net.Dialer{Timeout: probeTimeout}
+	conn, err := d.DialContext(ctx, "tcp", target)
+	if err != nil {
+		return nil, err
+	}
+	conn.SetDeadline(time.Now().Add(probeTimeout))
+	return conn, nil
+}
+
+// mysqlGreeting reads the first packet a MySQL server sends: a protocol 10
+// handshake naming the server's version, or an error packet (host not
+// allowed, too many connections), which proves the server answers too.
+func mysqlGreeting(ctx context.Context, target string) (bool, string) {
+	conn, err := dialProbe(ctx, target)
+	if err != nil {
+		return false, shortNetErr(err)
+	}
+	defer conn.Close()
+	return parseMySQLGreeting(conn)
+}
+
+func parseMySQLGreeting(r io.Reader) (bool, string) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return false, noAnswer(err, "no MySQL greeting")
+	}
+	n := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
+	if hdr[3] != 0 || n < 2 || n > 1024 {
+		return false, fmt.Sprintf("not a MySQL greeting (packet header % x)", hdr)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return false, noAnswer(err, "truncated MySQL greeting")
+	}
+	switch body[0] {
+	case 10:
+		v, _, ok := bytes.Cut(body[1:], []byte{0})
+		if !ok || len(v) == 0 {
+			return false, "not a MySQL greeting (no server version)"
+		}
+		return true, "MySQL greeting, server " + printable(v)
+	case 0xff:
+		msg := body[1:]
+		if len(msg) >= 2 {
+			msg = msg[2:] // error code
+		}
+		if len(msg) > 0 && msg[0] == '#' && len(msg) >= 6 {
+			msg = msg[6:] // SQL state
+		}
+		return true, "MySQL answers with an error: " + printable(msg)
+	}
+	return false, fmt.Sprintf("not a MySQL greeting (protocol byte %#x)", body[0])
+}
+
+// http2Preface is what an HTTP/2 client sends first: the connection preface
+// and an empty SETTINGS frame.
+var http2Preface = append([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 0, 0, 0, 4, 0, 0, 0, 0, 0)
+
+// http2Settings speaks the start of HTTP/2 (what gRPC runs on): a server
+// answers the preface with a SETTINGS frame on stream 0.
+func http2Settings(ctx context.Context, target string) (bool, string) {
+	conn, err := dialProbe(ctx, target)
+	if err != nil {
+		return false, shortNetErr(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write(http2Preface); err != nil {
+		return false, shortNetErr(err)
+	}
+	return parseHTTP2Settings(conn)
+}
+
+func parseHTTP2Settings(r io.Reader) (bool, string) {
+	var f [9]byte
+	if _, err := io.ReadFull(r, f[:]); err != nil {
+		return false, noAnswer(err, "no HTTP/2 answer")
+	}
+	if f[3] != 4 || f[5]&0x7f != 0 || f[6] != 0 || f[7] != 0 || f[8] != 0 {
+		return false, fmt.Sprintf("not an HTTP/2 SETTINGS frame (% x)", f[:])
+	}
+	return true, "HTTP/2 SETTINGS received"
+}
+
+// noAnswer words a read that got nothing useful.
+func noAnswer(err error, what string) string {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		return what + ": " + shortNetErr(err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return what + " within " + probeTimeout.String()
+	}
+	return what + ": " + shortNetErr(err)
+}
+
+func printable(b []byte) string {
+	s := strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, string(b))
+	if len(s) > 100 {
+		s = s[:97] + "..."
+	}
+	return s
+}
+
 // bodyText pulls the human part out of a response: deepflow-server's health
 // answer carries its init stage in DESCRIPTION.
 func bodyText(b []byte) string {
@@ -180,6 +299,9 @@ func bodyText(b []byte) string {
 		Status      string `json:"OPT_STATUS"`
 	}
 	if json.Unmarshal(b, &j) == nil && j.Description != "" {
+		if st, _, ok := api.ParseStage(j.Description); ok {
+			return "stage: " + st
+		}
 		return "stage: " + j.Description
 	}
 	s := strings.Join(strings.Fields(string(b)), " ")
@@ -203,8 +325,31 @@ func shortNetErr(err error) string {
 	return err.Error()
 }
 
-// probeAll runs every probe once, concurrently.
+// probeAll runs every probe once, concurrently, except that a probe with
+// After waits for its prerequisite's answer in the same round and is not
+// sent at all unless that one passed.
 func (e *Engine) probeAll(ctx context.Context, s *Stack, ps []*Probe) {
+	var first, then []*Probe
+	for _, p := range ps {
+		if p.probe.After != "" {
+			then = append(then, p)
+		} else {
+			first = append(first, p)
+		}
+	}
+	e.probeEach(ctx, s, first)
+	var ok []*Probe
+	for _, p := range then {
+		if p.after != nil && !p.after.Ready {
+			p.Ready, p.Detail = false, fmt.Sprintf("not probed until %s answers", p.probe.After)
+			continue
+		}
+		ok = append(ok, p)
+	}
+	e.probeEach(ctx, s, ok)
+}
+
+func (e *Engine) probeEach(ctx context.Context, s *Stack, ps []*Probe) {
 	var wg sync.WaitGroup
 	for _, p := range ps {
 		wg.Add(1)

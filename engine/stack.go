@@ -27,6 +27,12 @@ type Stack struct {
 	GrafanaUser string
 	// GrafanaPasswordVar is the .env line that holds Grafana's password.
 	GrafanaPasswordVar string
+	// Images is every image the render pins, the agent's included.
+	Images []string
+
+	// secrets are .env's passwords; only their salted hashes leave the
+	// process (the data dir's marker).
+	secrets deployment.Secrets
 }
 
 // Load reads a rendered deployment directory.
@@ -61,6 +67,8 @@ func FromDeployment(d *deployment.Deployment) (*Stack, error) {
 		Topology:           d.Topology,
 		GrafanaUser:        s.Grafana.AdminUser,
 		GrafanaPasswordVar: topology.Vars.GrafanaPass,
+		Images:             d.Images.List(),
+		secrets:            d.Secrets(),
 	}, nil
 }
 

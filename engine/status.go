@@ -54,6 +54,9 @@ func (e *Engine) Status(ctx context.Context, s *Stack) (*StackStatus, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.checkOwner(ctx, s); err != nil {
+		return nil, err
+	}
 	cs, err := e.projectContainers(ctx, s.Project)
 	if err != nil {
 		return nil, err

@@ -23,6 +23,10 @@ type UpOptions struct {
 	// Rerender lets up render agent/ again privileged on an engine older
 	// than 20.10.10.
 	Rerender Rerender
+	// AcceptPasswordChange goes on when a datastore password in .env is
+	// not the one the existing data was created with, and records the new
+	// one: the user has changed it inside the database.
+	AcceptPasswordChange bool
 }
 
 // UpResult tells what Up did and how long each part took.
@@ -31,8 +35,9 @@ type UpResult struct {
 	// Changed is false when every container was already up to date and
 	// compose was not asked to do anything.
 	Changed bool
-	// Changes counts compose's finished events by their text (Created,
-	// Started, Recreated, Pulled, …).
+	// Changes counts compose's finished events by resource kind and text:
+	// "container created", "container started", "network created", … (a
+	// network is counted apart from the containers).
 	Changes map[string]int
 	// Compose is how long compose took to create and start the containers.
 	Compose time.Duration
@@ -53,12 +58,26 @@ func (e *Engine) Up(ctx context.Context, s *Stack, o UpOptions) (*UpResult, erro
 	if err != nil {
 		return res, err
 	}
+	if err := e.checkOwner(ctx, s); err != nil {
+		return res, fmt.Errorf("%w: %w", ErrPreflight, err) // nothing was started
+	}
 	fmt.Fprintf(e.out, "Preflight for %s (project %s, %s networking)\n", s.Dir, s.Project, s.Network)
 	res.Preflight, err = e.Preflight(ctx, s, p)
 	if err != nil {
 		return res, err
 	}
+	pw := checkPasswords(s, o.AcceptPasswordChange)
+	res.Preflight.Checks = append(res.Preflight.Checks, pw)
+	fmt.Fprintln(e.out, pw)
+	if pw.Level == Fail {
+		return res, fmt.Errorf("%w: %w: %s", ErrPreflight, ErrPasswordChanged, pw.Msg)
+	}
 	privilegeAgent(ctx, e.out, e.err, s, res.Preflight.EngineVersion, o.Rerender)
+	// Record what this stack creates before compose creates it: down
+	// --purge deletes only that.
+	if err := claimData(s, dataDirs(s, p), o.AcceptPasswordChange); err != nil {
+		return res, fmt.Errorf("record the data dir's owner in %s: %w", filepath.Join(s.DataDir, markerName), err)
+	}
 
 	current, n, err := e.upToDate(ctx, s, p)
 	if err != nil {
@@ -76,9 +95,6 @@ func (e *Engine) Up(ctx context.Context, s *Stack, o UpOptions) (*UpResult, erro
 	res.Total = time.Since(start)
 	if err != nil {
 		return res, err
-	}
-	if err := writeMarker(s); err != nil {
-		fmt.Fprintf(e.err, "warning: cannot record the data dir's version: %v\n", err)
 	}
 	e.printNext(s)
 	return res, nil
@@ -110,11 +126,20 @@ func (e *Engine) composeUp(ctx context.Context, s *Stack, p *types.Project, res 
 		}
 		return fmt.Errorf("compose up %s: %w", s.Project, err)
 	}
-	var parts []string
-	for k, v := range res.Changes {
-		parts = append(parts, fmt.Sprintf("%s %d", strings.ToLower(k), v))
+	var keys []string
+	for k := range res.Changes {
+		keys = append(keys, k)
 	}
-	sort.Strings(parts)
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		kind, text, _ := strings.Cut(k, " ")
+		n := res.Changes[k]
+		if n != 1 {
+			kind += "s"
+		}
+		parts = append(parts, fmt.Sprintf("%s %d %s", text, n, kind))
+	}
 	fmt.Fprintf(e.out, "Containers up in %s (%s)\n", res.Compose.Round(100*time.Millisecond), strings.Join(parts, ", "))
 	return nil
 }
@@ -216,9 +241,20 @@ func (r *recorder) On(events ...api.Resource) {
 				r.seen = map[string]bool{}
 			}
 			r.seen[ev.ID+"\x00"+ev.Text] = true
-			r.counts[ev.Text]++
+			r.counts[eventKey(ev)]++
 		}
 	}
 	r.mu.Unlock()
 	r.next.On(events...)
+}
+
+// eventKey is "kind text" in lower case: compose names a resource "Container
+// deepflow-mysql" or "Network dfc_default", and a network's "Created" must
+// not count as a container's.
+func eventKey(ev api.Resource) string {
+	kind, _, ok := strings.Cut(ev.ID, " ")
+	if !ok {
+		kind = "resource"
+	}
+	return strings.ToLower(kind + " " + ev.Text)
 }

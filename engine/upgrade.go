@@ -89,9 +89,18 @@ func (e *Engine) ServiceDataDirs(ctx context.Context, s *Stack, services ...stri
 	return dataDirs(s, p), nil
 }
 
-// MarkData records that the data dir now holds this stack's version, as up
-// does when the stack is ready, so a later up does not warn about it.
-func MarkData(s *Stack) error { return writeMarker(s) }
+// MarkData records in the data dir's marker that its data is now this
+// stack's version (an upgrade migrated it, a restore brought the old one
+// back). A data dir without this stack's marker is left alone: up claims
+// it.
+func MarkData(s *Stack) error {
+	m, err := readMarker(s.DataDir)
+	if err != nil || m == nil || m.legacy || m.Project != s.Project {
+		return err
+	}
+	m.Version = s.Version
+	return m.write(s.DataDir)
+}
 
 // PullImage pulls ref with the credentials the docker CLI would use. An
 // image that cannot be pulled wraps ErrImage.

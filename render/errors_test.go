@@ -30,10 +30,10 @@ func TestBadInput(t *testing.T) {
 		want string
 		is   error
 	}{
-		{"invalid IP", settings.Inputs{NodeIP: "10.0.0.300"}, `invalid settings: nodeIP: "10.0.0.300" is not an IP address`, settings.ErrSettings},
-		{"unspecified IP", settings.Inputs{NodeIP: "0.0.0.0"}, `invalid settings: nodeIP: 0.0.0.0 is the unspecified address; agents need one they can dial`, settings.ErrSettings},
+		{"invalid IP", settings.Inputs{NodeIP: "10.0.0.300"}, `invalid settings: --node-ip: "10.0.0.300" is not an IP address`, settings.ErrSettings},
+		{"unspecified IP", settings.Inputs{NodeIP: "0.0.0.0"}, `invalid settings: --node-ip: 0.0.0.0 is the unspecified address; agents need one they can dial`, settings.ErrSettings},
 		{"unknown profile", settings.Inputs{Profile: "swarm"}, `unknown profile "swarm" (available: bridge, host-network, process-agent)`, settings.ErrUnknownProfile},
-		{"unknown version", settings.Inputs{Version: "v5.0"}, `invalid settings: version: unknown version "v5.0" (supported: v6.5, v6.6, v7.0, v7.1)`, settings.ErrSettings},
+		{"unknown version", settings.Inputs{Version: "v5.0"}, `invalid settings: --version: unknown version "v5.0" (supported: v6.5, v6.6, v7.0, v7.1)`, settings.ErrSettings},
 		{"unknown --set key", settings.Inputs{Sets: []string{"mysql.prot=1"}}, `--set mysql.prot=1: invalid settings: unknown key "mysql.prot"`, settings.ErrSettings},
 		{"unknown file key", settings.Inputs{ValuesFiles: []string{typo}}, typo + `: invalid settings: line 3: unknown key "prot"`, settings.ErrSettings},
 		{"wrong type in file", settings.Inputs{ValuesFiles: []string{wrongType}}, wrongType + ": invalid settings: line 2: cannot unmarshal !!str `web` into an integer", settings.ErrSettings},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/deepflow-compose/deepflow-compose/internal/reference"
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/templates"
@@ -91,23 +92,9 @@ func TestTemplatesHaveNoLiterals(t *testing.T) {
 	}
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Dir(wd)
-}
-
 // referenceDir is DeepFlow's published package, beside the clone.
 func referenceDir(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join(repoRoot(t), "..", "shared", "reference", "deepflow-docker-compose")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("DeepFlow's reference package is not beside the clone (%v)", err)
-	}
-	return dir
+	return reference.Dir(t, "deepflow-docker-compose", topology.Compose)
 }
 
 func loadRendered(t *testing.T, p *Plan) *types.Project {
@@ -298,6 +285,44 @@ func TestComposeCompatibility(t *testing.T) {
 		env, _ := layout.ReadEnv(p.File(topology.Env).Data)
 		if env["COMPOSE_PROJECT_NAME"] != "deepflow" {
 			t.Errorf("%s: COMPOSE_PROJECT_NAME is %q", profile, env["COMPOSE_PROJECT_NAME"])
+		}
+	}
+}
+
+// TestTemplatesPrintOnlyTableIDs: every .W.<ID> a template prints is a row
+// of topology.Consumers, and every row is printed by some template, so the
+// table and the templates cannot drift apart.
+func TestTemplatesPrintOnlyTableIDs(t *testing.T) {
+	ids := map[string]bool{}
+	for _, c := range topology.Consumers {
+		ids[c.ID] = true
+	}
+	printed := map[string]bool{}
+	re := regexp.MustCompile(`\.W\.(\w+)`)
+	err := fs.WalkDir(templates.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(templates.FS, path)
+		if err != nil {
+			return err
+		}
+		for _, m := range re.FindAllStringSubmatch(string(data), -1) {
+			if !ids[m[1]] {
+				t.Errorf("templates/%s prints .W.%s, which no row of topology.Consumers defines", path, m[1])
+			}
+			printed[m[1]] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := range ids {
+		// The group config's rows are printed by agentcfg, from the same
+		// endpoints.
+		if !printed[id] && id != "AgentIngester" {
+			t.Errorf("no template prints consumer %s", id)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"path"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -96,6 +97,35 @@ func LookupProfile(name string) (*Profile, error) {
 	return nil, fmt.Errorf("%w %q (available: %s)", ErrUnknownProfile, name, strings.Join(names, ", "))
 }
 
+// A FieldError is one setting that fails validation.
+type FieldError struct {
+	Key string // dotted, as values files name it; or the flag that set it
+	Msg string
+}
+
+// FieldErrors are every setting that fails validation; they wrap
+// ErrSettings.
+type FieldErrors []FieldError
+
+func (e FieldErrors) Error() string {
+	parts := make([]string, len(e))
+	for i, f := range e {
+		parts[i] = f.Key + ": " + f.Msg
+	}
+	return ErrSettings.Error() + ": " + strings.Join(parts, "; ")
+}
+
+func (e FieldErrors) Unwrap() error { return ErrSettings }
+
+// An Override is one setting a command-line flag sets. It is typed, so a
+// flag's value is never read as YAML, and an error about it names the
+// flag the user typed.
+type Override struct {
+	Flag  string // --server
+	Key   string // nodeIP
+	Value any    // string, int or bool
+}
+
 // Inputs are what a user hands a render, before layering.
 type Inputs struct {
 	Profile     string   // default "bridge"
@@ -103,6 +133,8 @@ type Inputs struct {
 	Sets        []string // --set, in order
 	NodeIP      string   // --node-ip
 	Version     string   // --version
+	// Overrides are other flags' settings, applied last, in order.
+	Overrides []Override
 
 	// Recorded is an earlier render's settings, layered over the profile.
 	Recorded *Layer
@@ -141,24 +173,26 @@ func (in *Inputs) Settings() (*Settings, *Profile, error) {
 		}
 		layers = append(layers, l)
 	}
-	for _, flag := range []struct{ name, key, value string }{
-		{"--node-ip", "nodeIP", in.NodeIP},
-		{"--version", "version", in.Version},
-	} {
-		if flag.value == "" {
-			continue
+	overrides := in.Overrides
+	if in.NodeIP != "" {
+		overrides = append([]Override{{Flag: "--node-ip", Key: "nodeIP", Value: in.NodeIP}}, overrides...)
+	}
+	if in.Version != "" {
+		overrides = append([]Override{{Flag: "--version", Key: "version", Value: in.Version}}, overrides...)
+	}
+	for _, o := range overrides {
+		l, err := o.layer()
+		if err != nil {
+			return nil, nil, err
 		}
-		// A scalar whatever it looks like: flags are not YAML.
-		node := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
-			{Kind: yaml.ScalarNode, Value: flag.key}, {Kind: yaml.ScalarNode, Tag: "!!str", Value: flag.value}}}
-		layers = append(layers, Layer{Source: flag.name, Node: node})
+		layers = append(layers, l)
 	}
 	s, err := Resolve(layers...)
 	if err != nil {
 		return nil, nil, err
 	}
 	if err := s.Validate(); err != nil {
-		return nil, nil, err
+		return nil, nil, nameFlags(err, overrides)
 	}
 	return &s, prof, nil
 }
@@ -213,9 +247,9 @@ func checkSubnet(s string) error {
 // does not check nodeIP's presence: the caller fills it from the default
 // route first.
 func (s *Settings) Validate() error {
-	var errs []string
+	var errs FieldErrors
 	bad := func(key, format string, a ...any) {
-		errs = append(errs, key+": "+fmt.Sprintf(format, a...))
+		errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf(format, a...)})
 	}
 	if s.NodeIP != "" {
 		a, err := netip.ParseAddr(s.NodeIP)
@@ -331,7 +365,7 @@ func (s *Settings) Validate() error {
 		bad("agent.kubernetes.clusterID", "%q is not a kubernetes-cluster-id like d-J8Uv7wE0EC", k.ClusterID)
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("%w: %s", ErrSettings, strings.Join(errs, "; "))
+		return errs
 	}
 	return nil
 }
@@ -347,4 +381,45 @@ func CheckSecretText(v string) error {
 		}
 	}
 	return nil
+}
+
+// layer is the override as a one-key settings layer.
+func (o Override) layer() (Layer, error) {
+	var v *yaml.Node
+	switch x := o.Value.(type) {
+	case string:
+		v = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: x}
+	case int:
+		v = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(x)}
+	case bool:
+		v = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(x)}
+	default:
+		return Layer{}, fmt.Errorf("%s: %w: unsupported value %v", o.Flag, ErrSettings, o.Value)
+	}
+	path := strings.Split(o.Key, ".")
+	if _, ok := settingType(path); !ok {
+		return Layer{}, fmt.Errorf("%s: %w: unknown key %q", o.Flag, ErrSettings, o.Key)
+	}
+	for i := len(path) - 1; i >= 0; i-- {
+		v = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: path[i]}, v}}
+	}
+	return Layer{Source: o.Flag, Node: v}, nil
+}
+
+// nameFlags reports a setting a flag set under the flag's name.
+func nameFlags(err error, overrides []Override) error {
+	var fe FieldErrors
+	if !errors.As(err, &fe) {
+		return err
+	}
+	out := make(FieldErrors, len(fe))
+	for i, f := range fe {
+		out[i] = f
+		for _, o := range overrides {
+			if o.Key == f.Key {
+				out[i].Key = o.Flag
+			}
+		}
+	}
+	return out
 }

@@ -1,5 +1,7 @@
 package topology
 
+import "github.com/deepflow-compose/deepflow-compose/agentcfg"
+
 // The files of DeepFlow's package layout, relative to the directory.
 const (
 	Compose        = "docker-compose.yaml"
@@ -106,7 +108,9 @@ type Consumer struct {
 }
 
 // Consumers is the consumer table.
-var Consumers = []Consumer{
+var Consumers = append(stackConsumers, groupConfigConsumers()...)
+
+var stackConsumers = []Consumer{
 	{ID: "ServerToMySQL", File: ServerYAML, Host: "controller.mysql.host", Port: "controller.mysql.port", Form: FormSplit, To: SQL, Via: Internal},
 	{ID: "ServerToClickHouse", File: ServerYAML, Host: "controller.clickhouse.host", Port: "controller.clickhouse.port", Form: FormSplit, To: TCP, Via: Internal},
 	{ID: "ServerToClickHouse", File: ServerYAML, Host: "ingester.ckdb.host", Port: "ingester.ckdb.port", Form: FormSplit, To: TCP, Via: Internal},
@@ -122,11 +126,6 @@ var Consumers = []Consumer{
 	{ID: "GrafanaToClickHouse", File: Compose, In: "grafana", Host: "CLICKHOUSE_SERVER", Form: FormHost, To: TCP, Via: Internal},
 	{ID: "ClickHouseSelf", File: ClickHouseConf, Host: "remote_servers/df_cluster/shard/replica/host", Port: "remote_servers/df_cluster/shard/replica/port", Form: FormSplit, To: TCP, Via: Self},
 	{ID: "AgentController", File: AgentYAML, Host: "controller-ips", Port: "controller-port", Form: FormSplit, To: GRPC, Via: Agent},
-	// Controller rows first: check takes the node IP from the first that names one.
-	{ID: "AgentController", File: GroupConfig, GroupConfigFormat: "sectioned", Host: "global.communication.proxy_controller_ip", Port: "global.communication.proxy_controller_port", Form: FormSplit, To: GRPC, Via: Agent},
-	{ID: "AgentIngester", File: GroupConfig, GroupConfigFormat: "sectioned", Host: "global.communication.ingester_ip", Port: "global.communication.ingester_port", Form: FormSplit, To: Ingester, Via: Agent},
-	{ID: "AgentController", File: GroupConfig, GroupConfigFormat: "legacy", Host: "proxy_controller_ip", Port: "proxy_controller_port", Form: FormSplit, To: GRPC, Via: Agent},
-	{ID: "AgentIngester", File: GroupConfig, GroupConfigFormat: "legacy", Host: "analyzer_ip", Port: "analyzer_port", Form: FormSplit, To: Ingester, Via: Agent},
 	{ID: "CtlAPI", File: NextSteps, Form: FormText, To: Controller, Via: External},
 	{ID: "GrafanaWeb", File: NextSteps, Form: FormText, To: Web, Via: External},
 }
@@ -222,4 +221,23 @@ var DefaultLocalIPRanges = []string{
 	"192.168.0.0/16",
 	"169.254.0.0/15",
 	"224.0.0.0-240.255.255.255",
+}
+
+// groupConfigConsumers are the group config's rows, in each format, with
+// the key paths agentcfg renders: controller rows first, since check takes
+// the node IP from the first that names one.
+func groupConfigConsumers() []Consumer {
+	var out []Consumer
+	for _, f := range []agentcfg.Format{agentcfg.Sectioned, agentcfg.Legacy} {
+		k, err := agentcfg.KeysOf(f)
+		if err != nil {
+			// The embedded schemas are part of the binary: a failure is a
+			// build defect, caught by every test.
+			panic("topology: " + err.Error())
+		}
+		out = append(out,
+			Consumer{ID: "AgentController", File: GroupConfig, GroupConfigFormat: f.String(), Host: k.ControllerIP, Port: k.ControllerPort, Form: FormSplit, To: GRPC, Via: Agent},
+			Consumer{ID: "AgentIngester", File: GroupConfig, GroupConfigFormat: f.String(), Host: k.IngesterIP, Port: k.IngesterPort, Form: FormSplit, To: Ingester, Via: Agent})
+	}
+	return out
 }

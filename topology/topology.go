@@ -99,11 +99,35 @@ type Listener struct {
 	Bind string
 }
 
+// ProbeKind says what a readiness probe must read back. A TCP connect
+// alone proves nothing under bridge networking: docker-proxy accepts on a
+// published port whether or not the process inside listens. Every kind
+// therefore needs an answer only the process itself can give.
+type ProbeKind string
+
+const (
+	// ProbeHTTP: GET Path and read an HTTP answer.
+	ProbeHTTP ProbeKind = "http"
+	// ProbeMySQL: read MySQL's handshake greeting (or its error packet),
+	// which the server sends first on every connection.
+	ProbeMySQL ProbeKind = "mysql"
+	// ProbeHTTP2: send the HTTP/2 preface and read the server's SETTINGS
+	// frame, as a gRPC server answers.
+	ProbeHTTP2 ProbeKind = "http2"
+)
+
 // A Probe says how to tell from outside that a component is ready.
 type Probe struct {
 	Listener Name
-	// Path is the HTTP path to GET; empty means a TCP connect is enough.
+	Kind     ProbeKind
+	// Path is the HTTP path to GET (ProbeHTTP only).
 	Path string
+	// AnyStatus counts any HTTP answer short of a server error as ready:
+	// the probe only needs the process to answer.
+	AnyStatus bool
+	// After names a listener of the same component whose probe must pass
+	// before this one is sent at all.
+	After Name
 }
 
 // A Component is one service of the stack.
@@ -180,6 +204,21 @@ func SpecFor(s *settings.Settings) Spec {
 	return sp
 }
 
+// settingKeys names the setting that moves each listener's node port, as
+// SpecFor reads it. The server's and the app's ports are not settings: they
+// are fixed by DeepFlow's images and the agents' files.
+var settingKeys = map[Name]string{
+	SQL: "mysql.port", TCP: "clickhouse.tcpPort", HTTP: "clickhouse.httpPort",
+	Interserver: "clickhouse.interserverPort", Web: "grafana.port",
+}
+
+// SettingKey is the dotted setting (for --set) that moves the listener's
+// node port; false when no setting does.
+func SettingKey(n Name) (string, bool) {
+	k, ok := settingKeys[n]
+	return k, ok
+}
+
 // Topology is the single resolved wiring of a deployment.
 type Topology struct {
 	Network settings.Network
@@ -244,7 +283,7 @@ func Resolve(sp Spec) *Topology {
 
 	t.MySQL = Component{Key: "mysql", Label: "MySQL", Service: "mysql", Container: "deepflow-mysql",
 		Listeners: []Listener{ds(SQL, sp.ExposeMySQL, false)},
-		Probes:    []Probe{{Listener: SQL}}}
+		Probes:    []Probe{{Listener: SQL, Kind: ProbeMySQL}}}
 	t.ClickHouse = Component{Key: "clickhouse", Label: "ClickHouse", Service: "clickhouse", Container: "deepflow-clickhouse",
 		Listeners: []Listener{
 			ds(TCP, sp.ExposeClickHouse, false),
@@ -252,23 +291,32 @@ func Resolve(sp Spec) *Topology {
 			// Replication traffic stays on the node: a single replica needs no peers.
 			ds(Interserver, sp.ExposeClickHouse, true),
 		},
-		Probes: []Probe{{Listener: HTTP, Path: "/ping"}}}
+		Probes: []Probe{{Listener: HTTP, Kind: ProbeHTTP, Path: "/ping"}}}
 	t.Server = Component{Key: "server", Label: "deepflow-server", Service: "deepflow-server", Container: "deepflow-server",
 		Listeners: []Listener{l(Querier), l(Profile), l(Controller), l(GRPC), l(Ingester)},
-		Probes:    []Probe{{Listener: Controller, Path: "/v1/health/"}, {Listener: Querier, Path: "/api/echo"}}}
+		// The controller's HTTP port opens before its routes are
+		// registered, and requests in that window break later calls; the
+		// gRPC port opens right after the routes, so it goes first.
+		Probes: []Probe{
+			{Listener: GRPC, Kind: ProbeHTTP2},
+			{Listener: Controller, Kind: ProbeHTTP, Path: "/v1/health/", After: GRPC},
+			// The querier opens once ClickHouse answers: any answer will do.
+			{Listener: Querier, Kind: ProbeHTTP, Path: "/api/echo", AnyStatus: true},
+		}}
 	t.App = Component{Key: "app", Label: "deepflow-app", Service: "deepflow-app", Container: "deepflow-app",
 		Listeners: []Listener{l(App)},
-		Probes:    []Probe{{Listener: App}}}
+		Probes:    []Probe{{Listener: App, Kind: ProbeHTTP, Path: "/", AnyStatus: true}}}
 	t.Grafana = Component{Key: "grafana", Label: "Grafana", Service: "deepflow-grafana", Container: "deepflow-grafana",
 		Listeners: []Listener{l(Web)},
-		Probes:    []Probe{{Listener: Web, Path: "/api/health"}}}
+		Probes:    []Probe{{Listener: Web, Kind: ProbeHTTP, Path: "/api/health"}}}
 	t.GrafanaInitWorkdir = Component{Key: "grafana-init-workdir", Service: "deepflow-grafana-init-worksdir", Container: "deepflow-grafana-init-worksdir"}
 	t.GrafanaInitDsDh = Component{Key: "grafana-init-ds-dh", Service: "deepflow-grafana-init-grafana-ds-dh", Container: "deepflow-grafana-init-grafana-ds-dh"}
 	t.GrafanaInitPlugins = Component{Key: "grafana-init-plugins", Service: "deepflow-grafana-init-custom-plugins", Container: "deepflow-grafana-init-custom-plugins"}
 	lv := port(Liveness)
 	t.Agent = Component{Key: "agent", Label: "deepflow-agent", Service: "deepflow-agent", Container: "deepflow-agent",
 		Listeners: []Listener{{Name: Liveness, Port: lv, HostPort: lv, Bind: AnyAddr}},
-		Probes:    []Probe{{Listener: Liveness}}, HostNetwork: true}
+		// The agent answers HTTP on its liveness-probe-port.
+		Probes: []Probe{{Listener: Liveness, Kind: ProbeHTTP, Path: "/", AnyStatus: true}}, HostNetwork: true}
 	return t
 }
 

@@ -82,6 +82,13 @@ type Options struct {
 	StageOf func() string
 	// OnProbe is called on every health probe, under the server's lock.
 	OnProbe func()
+	// AgentRoute serves POST /standin/vtaps/, a STAND-IN-ONLY route (no
+	// DeepFlow server has it) through which the stand-in agent image
+	// registers itself, as a real agent would over gRPC.
+	AgentRoute bool
+	// SyncDomains stamps agent_sync domains SYNCED_AT with the current
+	// time on every read, as a server whose genesis sync runs would.
+	SyncDomains bool
 }
 
 // Request is one request the stand-in received.
@@ -363,7 +370,16 @@ func (s *Server) route(r *http.Request, body []byte) (reply, bool) {
 	}
 	q := r.URL.Query()
 	switch {
+	case p == "/v1/vtaps/standin/" && r.Method == http.MethodPost && s.o.AgentRoute:
+		return s.registerVtap(body)
 	case p == "/v2/domains/" && r.Method == http.MethodGet:
+		if s.o.SyncDomains {
+			for i := range s.st.Domains {
+				if s.st.Domains[i].Type == api.DomainTypeAgentSync {
+					s.st.Domains[i].SyncedAt = s.now().Format(time.DateTime)
+				}
+			}
+		}
 		return ok(list(filter(s.st.Domains, func(d api.Domain) bool { return q.Get("name") == "" || d.Name == q.Get("name") }))), false
 	case p == "/v1/domains/" && r.Method == http.MethodPost:
 		return s.createDomain(body)
@@ -442,6 +458,44 @@ func (s *Server) createDomain(body []byte) (reply, bool) {
 		ControllerIP: cfg["controller_ip"].(string), Config: raw, CreatedAt: s.now().Format(time.DateTime), LCUUID: newUUID()}
 	s.st.Domains = append(s.st.Domains, d)
 	return ok(d), true
+}
+
+// registerVtap is the stand-in agent's registration: NORMAL, a workload
+// type, in the group it asks for or, as DeepFlow does with an unknown
+// group ID, in the default group. It is keyed by CTRL_IP, so an agent
+// registering again updates its row.
+func (s *Server) registerVtap(body []byte) (reply, bool) {
+	var in struct {
+		CtrlIP   string `json:"CTRL_IP"`
+		Name     string `json:"NAME"`
+		GroupID  string `json:"VTAP_GROUP_ID_REQUEST"`
+		Revision string `json:"REVISION"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil || in.CtrlIP == "" {
+		return fail(400, api.StatusInvalidPostData, "stand-in registration needs CTRL_IP (%v)", err), false
+	}
+	g, ok2 := s.groupBy(func(g api.Group) bool { return in.GroupID != "" && g.ShortUUID == in.GroupID })
+	if !ok2 {
+		g = s.st.Groups[0]
+	}
+	v := api.Vtap{Name: in.Name, CtrlIP: in.CtrlIP, State: api.AgentNormal, Enable: 1, Type: api.AgentTypeWorkloadP,
+		Revision: in.Revision, GroupLCUUID: g.LCUUID, GroupName: g.Name, Exceptions: []api.Int{}}
+	if v.Name == "" {
+		v.Name = in.CtrlIP + "-stand-in"
+	}
+	for i, x := range s.st.Vtaps {
+		if x.CtrlIP == in.CtrlIP {
+			v.ID, v.LCUUID = x.ID, x.LCUUID
+			if x.Name == v.Name && x.State == v.State && x.Revision == v.Revision && x.GroupLCUUID == v.GroupLCUUID {
+				return ok(v), false
+			}
+			s.st.Vtaps[i] = v
+			return ok(v), true
+		}
+	}
+	v.ID, v.LCUUID = api.Int(len(s.st.Vtaps)+1), newUUID()
+	s.st.Vtaps = append(s.st.Vtaps, v)
+	return ok(v), true
 }
 
 func (s *Server) createGroup(body []byte) (reply, bool) {

@@ -2,26 +2,22 @@ package main
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/render"
 	"github.com/deepflow-compose/deepflow-compose/settings"
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 type agentOptions struct {
+	inputFlags
 	server         string
 	network        string
 	controllerPort int
 	ingesterPort   int
 	groupID        string
 	mode           string
-	version        string
-	values         []string
-	sets           []string
 	out            string
 	force          bool
 	dryRun         bool
@@ -40,30 +36,33 @@ those the server's network mode exposes, unless given.`,
   deepflow-compose agent --server 10.1.2.3 --controller-port 30035 --ingester-port 30033 -o agent-db01`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			sets := append([]string{}, o.sets...)
-			add := func(key, value string) { sets = append(sets, key+"="+value) }
-			if o.network != "" {
-				add("network", o.network)
-			}
-			if o.controllerPort != 0 {
-				add("agent.controllerPort", strconv.Itoa(o.controllerPort))
-			}
-			if o.ingesterPort != 0 {
-				add("agent.ingesterPort", strconv.Itoa(o.ingesterPort))
-			}
-			if o.groupID != "" {
-				add("agent.groupID", o.groupID)
-			}
-			if o.mode != "" {
-				add("agent.mode", o.mode)
-			}
 			if o.server == "" {
 				return fmt.Errorf("--server is required: the address agents use to reach deepflow-server")
 			}
-			plan, err := render.PrepareAgent(cmd.Context(), render.Options{
-				Inputs: settings.Inputs{ValuesFiles: o.values, Sets: sets, NodeIP: o.server, Version: o.version},
-				OutDir: o.out, Force: o.force,
-			})
+			in := o.inputFlags.inputs()
+			in.NodeIP = ""
+			in.Overrides = append(in.Overrides, settings.Override{Flag: "--server", Key: "nodeIP", Value: o.server})
+			fl := cmd.Flags()
+			for _, f := range []struct {
+				flag, key string
+				value     any
+			}{
+				{"network", "network", o.network},
+				{"controller-port", "agent.controllerPort", o.controllerPort},
+				{"ingester-port", "agent.ingesterPort", o.ingesterPort},
+				{"group-id", "agent.groupID", o.groupID},
+				{"mode", "agent.mode", o.mode},
+			} {
+				if !fl.Changed(f.flag) {
+					continue
+				}
+				if p, ok := f.value.(int); ok && (p < 1 || p > 65535) {
+					// 0 would mean "from the network mode": a typed 0 is a mistake.
+					return fmt.Errorf("--%s %d: a port is 1-65535", f.flag, p)
+				}
+				in.Overrides = append(in.Overrides, settings.Override{Flag: "--" + f.flag, Key: f.key, Value: f.value})
+			}
+			plan, err := render.PrepareAgent(cmd.Context(), render.Options{Inputs: in, OutDir: o.out, Force: o.force})
 			if err != nil {
 				return err
 			}
@@ -97,15 +96,14 @@ those the server's network mode exposes, unless given.`,
 		},
 	}
 	fl := cmd.Flags()
+	o.inputFlags.bindValues(cmd)
 	fl.StringVar(&o.server, "server", "", "address of deepflow-server that agents dial (required)")
-	fl.StringVar(&o.network, "network", "", "the server's network mode: bridge (agents use 30035/30033) or host (20035/20033)")
+	fl.StringVar(&o.network, "network", "", fmt.Sprintf("the server's network mode: bridge (agents use %d/%d) or host (%d/%d)",
+		topology.BridgePublished(topology.GRPC), topology.BridgePublished(topology.Ingester), topology.Builtin(topology.GRPC), topology.Builtin(topology.Ingester)))
 	fl.IntVar(&o.controllerPort, "controller-port", 0, "controller (gRPC) port agents dial, instead of the network mode's")
 	fl.IntVar(&o.ingesterPort, "ingester-port", 0, "ingester port agents send data to, instead of the network mode's")
 	fl.StringVar(&o.groupID, "group-id", "", "agent group ID (g-…) the agent asks to join")
 	fl.StringVar(&o.mode, "mode", "", "how the agent runs: container or process (default container)")
-	fl.StringVar(&o.version, "version", "", "DeepFlow release line: "+strings.Join(catalog.Versions(), ", ")+" (default v7.1)")
-	fl.StringArrayVarP(&o.values, "values", "f", nil, "values file (YAML), e.g. agent.group recipes; repeatable")
-	fl.StringArrayVar(&o.sets, "set", nil, "set one setting, e.g. --set agent.privileged=true; repeatable")
 	fl.StringVarP(&o.out, "output", "o", "deepflow-agent", "directory to write")
 	fl.BoolVar(&o.force, "force", false, "overwrite files changed by hand or not written by deepflow-compose")
 	fl.BoolVar(&o.dryRun, "dry-run", false, "print what would be written and write nothing")

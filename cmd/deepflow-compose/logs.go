@@ -18,7 +18,15 @@ func newLogsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs DIR [SERVICE]",
 		Short: "Show the stack's container logs, or one service's",
-		Args:  cobra.RangeArgs(1, 2),
+		Long: `Logs prints the container logs of the stack rendered in DIR, each line prefixed
+with its container's name; stdout and stderr are merged. SERVICE limits the
+output to one service, named as in the compose file (deepflow-server, mysql, ...)
+or by its key (server, grafana, ...).
+
+--tail N starts with each container's last N lines; --follow keeps printing new
+lines until Ctrl-C. Logs refuses a project name that a stack from another
+directory uses on this engine.`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return onStack(cmd, args[0], engine.ProgressQuiet, func(ctx context.Context, e *engine.Engine, s *engine.Stack) error {
 				lo := engine.LogsOptions{Follow: o.follow, Tail: o.tail}

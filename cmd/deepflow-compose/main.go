@@ -33,6 +33,7 @@ port derived from one resolved topology.`,
 		newRenderCmd(), newDiffCmd(), newProfilesCmd(), newVersionCmd(),
 		newAgentCmd(), newCheckCmd(), newImagesCmd(),
 		newUpCmd(), newStatusCmd(), newDownCmd(), newLogsCmd(),
+		newBootstrapCmd(), newDoctorCmd(),
 		newBundleCmd(), newExportCmd(), newUpgradeCmd(),
 	)
 	return root

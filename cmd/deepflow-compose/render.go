@@ -27,8 +27,15 @@ func (f *inputFlags) bind(cmd *cobra.Command, nodeIPHelp string) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.profile, "profile", "", "profile to start from: "+profileNames()+" (default bridge; a directory rendered before keeps its own)")
 	fl.StringVar(&f.nodeIP, "node-ip", "", nodeIPHelp)
+	f.bindValues(cmd)
+}
+
+// bindValues binds the inputs every command that renders takes: the
+// version, values files and --set.
+func (f *inputFlags) bindValues(cmd *cobra.Command) {
+	fl := cmd.Flags()
 	fl.StringVar(&f.version, "version", "", "DeepFlow release line: "+strings.Join(catalog.Versions(), ", ")+" (default v7.1)")
-	fl.StringArrayVarP(&f.values, "values", "f", nil, "values file (YAML); repeat to layer several, later ones win")
+	fl.StringArrayVarP(&f.values, "values", "f", nil, "values file (YAML), e.g. agent.group recipes; repeat to layer several, later ones win")
 	fl.StringArrayVar(&f.sets, "set", nil, "set one setting, e.g. --set mysql.port=30131; repeatable, wins over -f")
 }
 

@@ -98,7 +98,7 @@ func TestRenderCLIBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--node-ip", "10.0.0.300"}, `Error: invalid settings: nodeIP: "10.0.0.300" is not an IP address`},
+		{[]string{"--node-ip", "10.0.0.300"}, `Error: invalid settings: --node-ip: "10.0.0.300" is not an IP address`},
 		{[]string{"--node-ip", "10.0.0.3", "--profile", "k8s"}, `Error: unknown profile "k8s" (available: bridge, host-network, process-agent)`},
 		{[]string{"--node-ip", "10.0.0.3", "--set", "mysql.prot=1"}, `Error: --set mysql.prot=1: invalid settings: unknown key "mysql.prot"`},
 		{[]string{"--node-ip", "10.0.0.3", "--set", "grafana.port=65536"}, `Error: invalid settings: grafana.port: 65536 is out of range 1-65535`},
@@ -129,5 +129,26 @@ func TestAgentCLI(t *testing.T) {
 	}
 	if _, errOut, code := runBinary(t, dir, "agent", "-o", "x"); code != 1 || !strings.Contains(errOut, "--server is required") {
 		t.Errorf("agent without --server: exit %d, %q", code, errOut)
+	}
+}
+
+// TestAgentCLIBadInput: agent's flags are typed settings; an error names
+// the flag the user typed, and a port of 0 is refused, not ignored.
+func TestAgentCLIBadInput(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--server", "999.1.1.1"}, `Error: invalid settings: --server: "999.1.1.1" is not an IP address`},
+		{[]string{"--server", "10.1.2.3", "--controller-port", "0"}, `Error: --controller-port 0: a port is 1-65535`},
+		{[]string{"--server", "10.1.2.3", "--network", "overlay"}, `Error: invalid settings: --network: "overlay" must be bridge or host`},
+		{[]string{"--server", "10.1.2.3", "--group-id", "g_1"}, `Error: invalid settings: --group-id: "g_1" is not an agent group ID like g-TE8la86jlZ`},
+		{[]string{"--server", "10.1.2.3", "--set", "agent.controllerPort=70000"}, `Error: invalid settings: agent.controllerPort: 70000 is out of range 1-65535`},
+	} {
+		_, errOut, code := runBinary(t, dir, append([]string{"agent", "-o", "out"}, c.args...)...)
+		if code != 1 || !strings.HasPrefix(errOut, c.want) {
+			t.Errorf("agent %v: exit %d, stderr %q; want exit 1 and %q", c.args, code, errOut, c.want)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/engine"
 	"github.com/deepflow-compose/deepflow-compose/render"
 )
@@ -22,8 +25,11 @@ const (
 )
 
 type upOptions struct {
-	timeout  time.Duration
-	progress string
+	timeout        time.Duration
+	progress       string
+	acceptPassword bool
+	noBootstrap    bool
+	bootstrap      bootstrapOptions
 }
 
 func newUpCmd() *cobra.Command {
@@ -36,8 +42,18 @@ brings the stack in DIR up through the embedded Docker Compose SDK (no compose
 plugin needed; DOCKER_HOST and the usual Docker environment apply) and waits
 from this host until every service answers its readiness probe.
 
-A second up on an unchanged stack changes nothing and says so.
-Exit codes: 2 preflight failed, 3 not ready in time, 4 image unavailable.`,
+Then, unless --no-bootstrap is given, it runs bootstrap: the agent_sync
+domain, the agent group with the rendered ID and its config on the server
+(see deepflow-compose bootstrap --help).
+
+A second up on an unchanged stack changes nothing and says so. Up refuses a
+project name that a stack from another directory uses on this engine, and a
+MySQL or Grafana password in .env that differs from the one the existing data
+was created with (those keep their first password): it shows how to change
+the password inside the database, then --accept-password-change goes on.
+Exit codes: 2 preflight failed, 3 not ready in time, 4 image unavailable.
+When the stack came up but bootstrap failed, up says so and exits with
+bootstrap's code (1 refused, 2 unreachable, 3 not ready in time).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runUp(cmd, args[0], o)
@@ -45,17 +61,43 @@ Exit codes: 2 preflight failed, 3 not ready in time, 4 image unavailable.`,
 	}
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for every service to be ready")
 	cmd.Flags().StringVar(&o.progress, "progress", engine.ProgressAuto, "compose progress: auto (live on a TTY, plain otherwise), tty, plain or quiet")
+	cmd.Flags().BoolVar(&o.acceptPassword, "accept-password-change", false, "the datastore passwords in .env were changed inside the databases too: record them and start")
+	cmd.Flags().BoolVar(&o.noBootstrap, "no-bootstrap", false, "only start the stack: do not create the domain, agent group and group config on the server")
+	addBootstrapFlags(cmd, &o.bootstrap, "bootstrap-")
+	o.bootstrap.output = "text"
 	return cmd
 }
 
 func runUp(cmd *cobra.Command, dir string, o upOptions) error {
 	return onStack(cmd, dir, o.progress, func(ctx context.Context, e *engine.Engine, s *engine.Stack) error {
-		_, err := e.Up(ctx, s, engine.UpOptions{Timeout: o.timeout, Rerender: func(ctx context.Context, dir, set string) error {
+		_, err := e.Up(ctx, s, engine.UpOptions{Timeout: o.timeout, AcceptPasswordChange: o.acceptPassword, Rerender: func(ctx context.Context, dir, set string) error {
 			_, _, err := render.Rerender(ctx, dir, set)
 			return err
 		}})
-		return engineExit(err)
+		if err != nil || o.noBootstrap {
+			return engineExit(err)
+		}
+		return upBootstrap(ctx, cmd.OutOrStdout(), s.Dir, o.bootstrap)
 	})
+}
+
+// upBootstrap runs bootstrap after a successful up. The directory is
+// loaded again: up may have re-rendered it.
+func upBootstrap(ctx context.Context, out io.Writer, dir string, o bootstrapOptions) error {
+	fmt.Fprintln(out, "bootstrap: domain, agent group and group config on deepflow-server")
+	d, err := deployment.Load(dir)
+	if err == nil {
+		err = runBootstrap(ctx, out, d, o)
+	}
+	if err == nil {
+		return nil
+	}
+	var s errSilent
+	if errors.As(err, &s) {
+		// The report above says why.
+		return &exitError{code: s.code, err: fmt.Errorf("the stack is up, but bootstrap failed (exit %d, see above); fix the cause, then run deepflow-compose bootstrap %s", s.code, dir)}
+	}
+	return fmt.Errorf("the stack is up, but bootstrap failed: %w", err)
 }
 
 // onStack loads a rendered directory, opens the engine, and runs fn with a

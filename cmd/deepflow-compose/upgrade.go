@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/engine"
 	"github.com/deepflow-compose/deepflow-compose/upgrade"
 )
@@ -124,14 +127,29 @@ func runUpgrade(cmd *cobra.Command, args []string, o upgradeOptions) error {
 	_, err = upgrade.Run(ctx, e, upgrade.Options{
 		Dir: args[0], Version: o.version, DryRun: o.dryRun, Yes: o.yes, Timeout: o.timeout, BackupDir: o.backupDir,
 		Out: out, In: cmd.InOrStdin(), WriteDiff: writeDiff,
-		Bootstrap: upgradeBootstrap(args[0]),
+		Bootstrap: upgradeBootstrap(args[0], out),
 	})
 	return upgradeExit(err)
 }
 
-// upgradeBootstrap is step 7's hook. The bootstrap command's wiring lives
-// with the bootstrap command; until it is here, the upgrade says to run it.
-var upgradeBootstrap = func(dir string) func(context.Context) error { return nil }
+// upgradeBootstrap is step 7's hook: the bootstrap command on the
+// re-rendered directory, its progress on out.
+func upgradeBootstrap(dir string, out io.Writer) func(context.Context) error {
+	return func(ctx context.Context) error {
+		d, err := deployment.Load(dir)
+		if err != nil {
+			return err
+		}
+		err = runBootstrap(ctx, out, d, bootstrapOptions{timeout: 15 * time.Minute, org: 1, output: "text"})
+		// Its report is printed; the upgrade still has to say how to go
+		// back, so the error must not stay silent.
+		var s errSilent
+		if errors.As(err, &s) {
+			return fmt.Errorf("bootstrap did not finish (exit code %d; its report is above)", s.code)
+		}
+		return err
+	}
+}
 
 func upgradeExit(err error) error {
 	switch {

@@ -3,6 +3,7 @@ package standin
 import (
 	"archive/tar"
 	"bytes"
+	"debug/elf"
 	"errors"
 	"io"
 	"os"
@@ -40,9 +41,19 @@ func TestRootfs(t *testing.T) {
 		b, _ := io.ReadAll(tr)
 		bodies[h.Name] = string(b)
 	}
-	for _, name := range []string{"bin/busybox", "standin/run.sh", "standin/health.cgi", "standin/yflat.awk", "tmp/"} {
+	for _, name := range []string{"bin/busybox", "bin/apistandin", "standin/run.sh", "standin/yflat.awk", "tmp/"} {
 		if files[name] == nil {
 			t.Errorf("rootfs lacks %s", name)
+		}
+	}
+	// The controller API stand-in must run without libc.
+	if f, err := elf.NewFile(bytes.NewReader([]byte(bodies["bin/apistandin"]))); err != nil {
+		t.Errorf("bin/apistandin: %v", err)
+	} else {
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_INTERP {
+				t.Error("bin/apistandin is dynamically linked")
+			}
 		}
 	}
 	for _, applet := range []string{"sh", "httpd", "nc", "awk", "rm"} {

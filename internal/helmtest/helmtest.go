@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deepflow-compose/deepflow-compose/internal/reference"
 	"gopkg.in/yaml.v3"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
@@ -43,30 +44,9 @@ type Result struct {
 	Notes   string
 }
 
-// ChartsDir finds DeepFlow's reference charts beside the repository
-// (../shared/reference/deepflow-charts from the module root) and skips the
-// test when they are absent.
+// ChartsDir is DeepFlow's reference charts beside the clone.
 func ChartsDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	ref := filepath.Join(dir, "..", "shared", "reference", "deepflow-charts")
-	if _, err := os.Stat(filepath.Join(ref, "v7.1", "deepflow", "Chart.yaml")); err != nil {
-		t.Skipf("DeepFlow's reference charts are not beside the clone: %v", err)
-	}
-	return ref
+	return reference.Dir(t, "deepflow-charts", filepath.Join("v7.1", "deepflow", "Chart.yaml"))
 }
 
 // DeepFlowChart copies the reference deepflow chart of a release line

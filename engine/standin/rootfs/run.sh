@@ -10,11 +10,13 @@ mkdir -p "$W"
 PIDS=""
 trap 'kill $PIDS 2>/dev/null; exit 0' TERM INT
 
-if [ -f /etc/server.yaml ]; then ROLE=deepflow-server
+if [ -f /etc/deepflow-agent/deepflow-agent.yaml ]; then ROLE=deepflow-agent
+elif [ -f /etc/server.yaml ]; then ROLE=deepflow-server
 elif [ -f /etc/deepflow/app.yaml ]; then ROLE=deepflow-app
 elif [ -f /etc/clickhouse-server/config.xml ]; then ROLE=clickhouse
 elif [ -f /etc/my.cnf ]; then ROLE=mysql
 elif [ -f /etc/grafana/grafana.ini ]; then ROLE=grafana
+elif [ -f /etc/deepflow-agent/deepflow-agent.yaml ]; then ROLE=deepflow-agent
 else ROLE=init
 fi
 
@@ -56,6 +58,20 @@ serve() {
 	log "listening: $1 on $(bindaddr "$2"):$3"
 }
 
+# greet NAME PORT FILE: a listener that sends FILE to every connection, for
+# protocols where the server speaks first (MySQL's greeting) or answers any
+# opening with a fixed frame (HTTP/2 SETTINGS). busybox nc binds every
+# address; the readiness probes only need the process to answer.
+greet() {
+	if [ -z "$2" ]; then
+		log "no port found for $1 in the rendered config"
+		exit 3
+	fi
+	nc -ll -p "$2" -e /bin/cat "$3" &
+	PIDS="$PIDS $!"
+	log "listening: $1 on $2 (answers with $(basename "$3"))"
+}
+
 never() {
 	case " $NEVER_READY " in *" $ROLE "*) return 0 ;; esac
 	return 1
@@ -79,7 +95,7 @@ init)
 mysql)
 	C=/etc/my.cnf
 	never && stall "mysql"
-	serve mysql "$(iniget $C mysqld bind-address)" "$(iniget $C mysqld port)"
+	greet mysql "$(iniget $C mysqld port)" /standin/mysql-greeting
 	# Leave data behind as MySQL would, so keeping and purging it shows.
 	[ -d /var/lib/mysql ] && echo "stand-in data" >/var/lib/mysql/standin.ibd
 	;;
@@ -96,6 +112,12 @@ clickhouse)
 	serve tcp "$H" "$(xmlget $C tcp_port)"
 	serve interserver "$H" "$(xmlget $C interserver_http_port)"
 	[ -d /var/lib/clickhouse ] && echo "stand-in data" >/var/lib/clickhouse/standin.bin
+	;;
+deepflow-agent)
+	# The agent only dials out; a stand-in has nothing to send, so it stays
+	# up and quiet, as an agent with restart: always would.
+	log "idle (a stand-in sends no data)"
+	while :; do sleep 3600 & PIDS="$PIDS $!"; wait $!; done
 	;;
 deepflow-app)
 	C=/etc/deepflow/app.yaml
@@ -114,10 +136,22 @@ deepflow-server)
 	# The controller answers 503 with its init stage until it is ready, as
 	# the real server does; the querier opens once ClickHouse answers.
 	stage "starting"
-	serve controller 0.0.0.0 "$(yget $C controller.listen-port)"
-	mkdir -p "$W/controller/cgi-bin" "$W/controller/v1/health"
-	cp /standin/health.cgi "$W/controller/cgi-bin/index.cgi"
-	serve grpc 0.0.0.0 "$(yget $C controller.grpc-port)"
+	# The controller API is apitest's stand-in (bin/apistandin): health
+	# answers 503 "server is in stage: … now" until $W/ready exists, and
+	# bootstrap and doctor talk to it. It also listens on the gRPC port,
+	# where the stand-in agent registers over HTTP (the real one speaks
+	# gRPC there). Its state lives in the container: a restart loses it.
+	CPORT="$(yget $C controller.listen-port)"
+	GPORT="$(yget $C controller.grpc-port)"
+	if [ -z "$CPORT" ] || [ -z "$GPORT" ]; then
+		log "no controller or gRPC port found in the rendered config"
+		exit 3
+	fi
+	apistandin -listen "0.0.0.0:$CPORT" -also-listen "0.0.0.0:$GPORT" \
+		-ready-file "$W/ready" -stage-file "$W/stage" -probes-file "$W/probes" \
+		-agent-route -sync-domains -state "$W/api-state.json" &
+	PIDS="$PIDS $!"
+	log "listening: controller API stand-in on 0.0.0.0:$CPORT and gRPC 0.0.0.0:$GPORT"
 	serve ingester 0.0.0.0 20033
 	serve profile 0.0.0.0 20419
 	MH="$(yget $C controller.mysql.host)"
@@ -143,6 +177,29 @@ deepflow-server)
 	echo '{"OPT_STATUS":"SUCCESS","DESCRIPTION":"stand-in echo"}' >"$W/querier/api/echo"
 	touch "$W/ready"
 	stage "ready"
+	;;
+deepflow-agent)
+	C=/etc/deepflow-agent/deepflow-agent.yaml
+	never && stall "deepflow-agent"
+	LP="$(yget $C liveness-probe-port)"
+	serve liveness 0.0.0.0 "${LP:-39090}"
+	# Register with the controller as the real agent would, through the
+	# server stand-in's stand-in-only route on the gRPC port, again and
+	# again: a restarted server stand-in has forgotten it.
+	CIP="$(grep -A1 '^controller-ips:' $C | sed -n 's/^[ ]*-[ ]*//p' | tr -d "\"'" | head -n 1)"
+	CP="$(yget $C controller-port)"
+	GID="$(yget $C vtap-group-id-request)"
+	(
+		while :; do
+			ME="$(ip route get "$CIP" 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -n 1)"
+			wget -q -O /dev/null --header 'Content-Type: application/json' \
+				--post-data "{\"CTRL_IP\":\"${ME:-$CIP}\",\"NAME\":\"$(hostname)-stand-in\",\"VTAP_GROUP_ID_REQUEST\":\"$GID\"}" \
+				"http://$CIP:$CP/v1/vtaps/standin/" 2>/dev/null
+			sleep 5
+		done
+	) &
+	PIDS="$PIDS $!"
+	log "registering with $CIP:$CP (group ${GID:-default})"
 	;;
 esac
 

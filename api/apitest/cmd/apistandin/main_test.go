@@ -103,3 +103,15 @@ func TestFileDrivenReadiness(t *testing.T) {
 		t.Errorf("%+v %v", hl, err)
 	}
 }
+
+func TestAlsoListenAndAgentRoute(t *testing.T) {
+	addrs, h, err := setup([]string{"-listen", ":20417", "-also-listen", ":20035", "-agent-route", "-not-ready", "0"})
+	if err != nil || len(addrs) != 2 || addrs[1] != ":20035" {
+		t.Fatalf("%v %v", addrs, err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/vtaps/standin/", strings.NewReader(`{"CTRL_IP":"192.0.2.10"}`)))
+	if rec.Code != 200 {
+		t.Errorf("registration: %d %s", rec.Code, rec.Body)
+	}
+}

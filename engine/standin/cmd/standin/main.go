@@ -1,9 +1,11 @@
 // Command standin builds stand-in images for a rendered deployment on the
 // Docker engine DOCKER_HOST names: busybox images, labelled
-// io.deepflow-compose.standin=true, under every image name the deployment's
-// compose file asks for. They answer the readiness probes on the rendered
+// io.deepflow-compose.standin=true, under every image name the deployment
+// uses, the agent's included. They answer the readiness probes on the rendered
 // ports so `deepflow-compose up` can be tried where no registry is
-// reachable. They are not DeepFlow.
+// reachable. The server stand-in serves the controller API stand-in
+// (api/apitest), so bootstrap and doctor work against it, and the agent
+// stand-in registers with it. They are not DeepFlow.
 //
 // With --mariadb, the MySQL image name gets the MariaDB stand-in of the
 // database engine instead (Debian's mariadb-server; building its root
@@ -33,6 +35,8 @@ func main() {
 	flag.IntVar(&o.Health503, "health-503", 0, "health probes the server stand-in answers 503 to before it turns ready")
 	flag.StringVar(&o.Busybox, "busybox", standin.DefaultBusybox, "static busybox binary")
 	flag.BoolVar(&mariadb, "mariadb", false, "run MySQL on the MariaDB stand-in of the database engine")
+	flag.BoolVar(&o.ReplaceReal, "replace-real", false, "take image names that real images hold on this engine (they stop being used)")
+	flag.StringVar(&o.APIStandin, "api-standin", "", "static apistandin binary for the server's controller API stand-in (default: go build it, from inside this module)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: standin [flags] DIR\n")
 		flag.PrintDefaults()
@@ -62,7 +66,9 @@ func run(dir string, o standin.Options) error {
 		return err
 	}
 	defer e.Close()
-	images, err := e.Images(ctx, s)
+	// Every image the render pins, the agent's too: the agent's compose
+	// file and an agent service of the main one then start as well.
+	images, err := e.AllImages(ctx, s)
 	if err != nil {
 		return err
 	}
