@@ -14,8 +14,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 
@@ -35,6 +37,17 @@ var dockerd = enginetest.Setup{Name: "upgrade",
 // netnsEnv marks the test binary running in its own network namespace.
 const netnsEnv = "DFC_UPGRADE_NETNS"
 
+// netnsSetup prepares the namespace and runs the test binary in it. The
+// host's name servers become addresses of its loopback, where the test
+// binary answers every query "no such name" (answerDNS): the MariaDB
+// stand-in looks up each client's name before its greeting, and a lookup
+// that times out would make the MySQL readiness probe miss the greeting.
+const netnsSetup = `ip link set lo up &&
+for ns in $(awk '$1 == "nameserver" { print $2 }' /etc/resolv.conf); do
+	case "$ns" in *:*) ip -6 addr add "$ns/128" dev lo ;; *) ip addr add "$ns/32" dev lo ;; esac 2>/dev/null
+done
+exec "$0" "$@"`
+
 // TestMain runs the tests, as root, in a network namespace of their own
 // (only its loopback up), so the stack's node ports (3000, 20416, 30417, …)
 // never meet another stack on this machine: the private dockerd the tests
@@ -49,7 +62,7 @@ func TestMain(m *testing.M) {
 					os.Setenv(standin.RootfsEnv, p)
 				}
 			}
-			args := append([]string{"--net", "--", "sh", "-c", `ip link set lo up && exec "$0" "$@"`, os.Args[0]}, os.Args[1:]...)
+			args := append([]string{"--net", "--", "sh", "-c", netnsSetup, os.Args[0]}, os.Args[1:]...)
 			cmd := exec.Command("unshare", args...)
 			cmd.Env = append(os.Environ(), netnsEnv+"=1")
 			cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -62,6 +75,9 @@ func TestMain(m *testing.M) {
 			}
 			os.Exit(0)
 		}
+	}
+	if os.Getenv(netnsEnv) != "" {
+		answerDNS()
 	}
 	code := m.Run()
 	dockerd.Stop()
@@ -89,4 +105,44 @@ func (s *syncBuffer) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.b.Reset()
+}
+
+// answerDNS answers every DNS query to the name servers of resolv.conf
+// (loopback addresses in the test's namespace) with "no such name".
+func answerDNS() {
+	b, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "nameserver" {
+			continue
+		}
+		c, err := net.ListenPacket("udp", net.JoinHostPort(f[1], "53"))
+		if err != nil {
+			continue
+		}
+		go func() {
+			buf := make([]byte, 1500)
+			for {
+				n, addr, err := c.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				if n < 12 {
+					continue
+				}
+				// The question echoed back, flagged a response (QR),
+				// recursion available, RCODE 3 (NXDOMAIN), no answers.
+				msg := append([]byte(nil), buf[:n]...)
+				msg[2] |= 0x80
+				msg[3] = 0x80 | 0x03
+				for i := 6; i < 12; i++ {
+					msg[i] = 0
+				}
+				_, _ = c.WriteTo(msg, addr)
+			}
+		}()
+	}
 }
