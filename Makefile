@@ -23,12 +23,14 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+# Prints each target's execution count; full logs in fuzz-logs/.
 fuzz:
-	$(GO) test ./render -run XXX -fuzz FuzzSecrets -fuzztime 30s
-	$(GO) test ./render -run XXX -fuzz FuzzINIValue -fuzztime 15s
+	GO=$(GO) scripts/fuzz.sh
 
+# The ratios of issue 14 (bundle save/load, render, up next to their
+# anchors); needs root for the private engine. PAIRS=n sets the pairs.
 bench:
-	$(GO) test ./... -run XXX -bench . -benchtime 1x
+	GO=$(GO) scripts/bench.sh
 
 # Render a deployment with the defaults into ./deepflow.
 render:

@@ -8,26 +8,26 @@
 //
 //	images/images.tar.000000   the images as one `docker save` tar (layers
 //	images/images.tar.000001   shared between images stored once), cut in
-//	…                          chunks of at most 16 MiB
+//	…                          chunks of DefaultChunkSize (8 MiB)
 //	deploy/<path>              every regular file of the rendered directory
 //	manifest.json              the Manifest: image references and IDs, and
 //	                           the size and sha256 of every other member
 //
 // The chunks exist because a tar header states its member's size before the
 // data, and the engine's save stream has no size up front: chunking keeps
-// save streaming with one chunk in memory and no temporary file.
+// save streaming with two chunks in memory and no temporary file.
 // The manifest comes last because only then are the checksums known.
 //
 // # Trust
 //
-// Load reads the bundle twice. The first pass checks every member against
-// the manifest and refuses the bundle on any difference — a flipped byte, a
-// truncated file, a member the manifest does not list, a path that would
-// leave the target directory, a link — before anything reaches the engine
-// or the disk. The second pass hands the engine only chunks whose checksum
-// it has just checked again (the file could change between the passes) and
-// unpacks the directory beside the target, moving it in place only at the
-// end.
+// Load reads the bundle once. It checks every member against the manifest
+// as it streams past and refuses the bundle on any difference — a flipped
+// byte, a truncated file, a member the manifest does not list, a path that
+// would leave the target directory, a link, data after the archive's end
+// — and meanwhile writes the images' tar to a spool file and the directory
+// into a temporary one, both beside the target. Only once the whole bundle
+// has matched does the engine get the spool file, and the directory move
+// in place at the end. Verify is the same pass, writing nothing.
 package bundle
 
 import (
@@ -72,12 +72,12 @@ const (
 	deployPrefix = "deploy/"
 )
 
-// DefaultChunkSize is the size of the images' chunks, and so the memory
-// save and load hold per stream.
-const DefaultChunkSize = 16 << 20
+// DefaultChunkSize is the size of the images' chunks. Save holds two of
+// them (one filling from the engine, one being written); load holds none.
+const DefaultChunkSize = 8 << 20
 
-// Chunks larger than this are refused: load holds one in memory, so a
-// forged manifest must not be able to make it allocate without bound.
+// Chunks larger than this are refused: earlier versions' load holds a
+// whole chunk in memory, and bundles stay readable by them.
 const maxChunkSize = 256 << 20
 
 // maxManifest bounds the manifest, which is read into memory.
@@ -145,6 +145,16 @@ func checkName(name string) error {
 		return fmt.Errorf("%w: %q would be written outside the deployment directory", ErrUnsafe, name)
 	}
 	return fmt.Errorf("%w: unexpected member %q", ErrCorrupt, name)
+}
+
+// checkDir accepts the manifest's directory name only as a plain name:
+// load unpacks into it, in the current directory, when not told otherwise,
+// and a bundle verify calls intact must load.
+func checkDir(dir string) error {
+	if dir == "" || dir == "." || dir == ".." || strings.ContainsAny(dir, `/\`) {
+		return fmt.Errorf("%w: the manifest names the directory %q; a bundle names a directory by its plain name", ErrUnsafe, dir)
+	}
+	return nil
 }
 
 // MirrorRef names ref under another registry the way render's registry

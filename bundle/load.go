@@ -2,17 +2,13 @@ package bundle
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"path/filepath"
-	"reflect"
 	"strings"
 )
 
@@ -44,6 +40,12 @@ type LoadResult struct {
 // Load verifies a bundle completely, then loads its images, names them for
 // a mirror and pushes them when asked, and unpacks the rendered directory.
 // A bundle that fails verification loads nothing.
+//
+// It reads the bundle once: every member is checked as it streams past,
+// the images' tar is spooled to a file beside the target and the
+// directory unpacked into a temporary one there. Only when the whole
+// bundle has matched its manifest does the engine get the spooled tar,
+// which it would have written to disk in any case.
 func Load(ctx context.Context, o LoadOptions) (*LoadResult, error) {
 	if o.Engine == nil {
 		return nil, errors.New("bundle load: no engine")
@@ -51,31 +53,40 @@ func Load(ctx context.Context, o LoadOptions) (*LoadResult, error) {
 	if o.Push && o.Registry == "" {
 		return nil, errors.New("bundle load: --push needs --registry: the registry to push to")
 	}
-	man, err := Verify(ctx, VerifyOptions{File: o.File, Progress: o.Progress})
-	if err != nil {
-		return nil, err
-	}
-	target := o.OutDir
-	if target == "" {
-		if man.Dir == "" || man.Dir == "." || man.Dir == ".." || strings.ContainsAny(man.Dir, `/\`) {
-			return nil, fmt.Errorf("%w: the manifest names the directory %q", ErrUnsafe, man.Dir)
+	// The target is the manifest's directory name, here, unless -o names
+	// one: either way its parent is known before the bundle is read.
+	parent, target := ".", ""
+	if o.OutDir != "" {
+		abs, err := filepath.Abs(o.OutDir)
+		if err != nil {
+			return nil, err
 		}
-		target = man.Dir
+		// Refuse before the bundle is read.
+		if err := emptyOrAbsent(abs); err != nil {
+			return nil, err
+		}
+		parent, target = filepath.Dir(abs), abs
 	}
-	target, err = filepath.Abs(target)
+	parent, err := filepath.Abs(parent)
 	if err != nil {
 		return nil, err
 	}
-	// Refuse before anything reaches the engine.
-	if err := emptyOrAbsent(target); err != nil {
-		return nil, err
-	}
-	tmp, err := unpack(ctx, o, man, target)
+	st, err := unpack(ctx, o, parent, target)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	defer st.remove()
+	man := st.man
+	if target == "" {
+		target = filepath.Join(parent, man.Dir)
+		if err := emptyOrAbsent(target); err != nil {
+			return nil, err
+		}
+	}
 
+	if err := st.loadImages(ctx, o); err != nil {
+		return nil, err
+	}
 	for _, im := range man.Images {
 		li, err := o.Engine.Inspect(ctx, im.Ref)
 		if err != nil {
@@ -111,9 +122,10 @@ func Load(ctx context.Context, o LoadOptions) (*LoadResult, error) {
 			return nil, err
 		}
 	}
-	if err := os.Rename(tmp, target); err != nil {
+	if err := os.Rename(st.dir, target); err != nil {
 		return nil, fmt.Errorf("bundle load: moving the directory in place: %w", err)
 	}
+	st.dir = ""
 	return res, nil
 }
 
@@ -131,102 +143,112 @@ func emptyOrAbsent(dir string) error {
 	return nil
 }
 
-// unpack is the second pass: it feeds checked image chunks to the engine
-// and writes the directory into a temporary one beside target, which it
-// returns.
-func unpack(ctx context.Context, o LoadOptions, man *Manifest, target string) (string, error) {
-	want := map[string]Member{}
-	for _, mb := range man.Members {
-		want[mb.Name] = mb
+// staged is a verified bundle laid out beside its target: the images'
+// tar in an unnamed file, the directory in a temporary one.
+type staged struct {
+	man   *Manifest
+	dir   string
+	spool *os.File
+}
+
+func (s *staged) remove() {
+	if s.spool != nil {
+		s.spool.Close()
 	}
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return "", err
+	if s.dir != "" {
+		os.RemoveAll(s.dir)
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(target), "."+filepath.Base(target)+".load-")
+}
+
+// loadImages hands the spooled images' tar to the engine.
+func (s *staged) loadImages(ctx context.Context, o LoadOptions) error {
+	st, err := s.spool.Stat()
 	if err != nil {
-		return "", err
+		return err
 	}
-	fail := func(err error) (string, error) {
-		os.RemoveAll(tmp)
-		return "", err
+	if _, err := s.spool.Seek(0, io.SeekStart); err != nil {
+		return err
 	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	m := newMeter(o.Progress, "load", st.Size())
+	if _, err := o.Engine.LoadImages(ctx, &countReader{r: s.spool, m: m}); err != nil {
+		return err
+	}
+	m.done()
+	return nil
+}
+
+// spoolBuf sizes the copies into the spool: fewer, larger writes.
+const spoolBuf = 1 << 20
+
+// unpack reads the bundle once, checking every member: image chunks go to
+// a spool file and the directory's files into a temporary directory, both
+// in parent. Nothing reaches the engine here.
+func unpack(ctx context.Context, o LoadOptions, parent, target string) (*staged, error) {
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	f, size, err := open(o.File)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	base := "." + filepath.Base(target)
+	if target == "" {
+		base = "." + strings.TrimSuffix(filepath.Base(o.File), ".tar.zst")
+	}
+	st := &staged{}
+	fail := func(err error) (*staged, error) {
+		st.remove()
+		return nil, err
+	}
+	if st.dir, err = os.MkdirTemp(parent, base+".load-"); err != nil {
 		return fail(err)
 	}
-	root, err := os.OpenRoot(tmp)
+	if err := os.Chmod(st.dir, 0o755); err != nil {
+		return fail(err)
+	}
+	// The spool has no name once open: only this process can reach it,
+	// and it is gone when the process is, however it ends.
+	if st.spool, err = os.CreateTemp(parent, base+".images-*.tar"); err != nil {
+		return fail(err)
+	}
+	if err := os.Remove(st.spool.Name()); err != nil {
+		return fail(err)
+	}
+	root, err := os.OpenRoot(st.dir)
 	if err != nil {
 		return fail(err)
 	}
 	defer root.Close()
 
-	f, size, err := open(o.File)
-	if err != nil {
-		return fail(err)
-	}
-	defer f.Close()
-	m := newMeter(o.Progress, "load", size)
-
-	// The engine reads the images' tar from a pipe while the bundle is
-	// read; it gets a chunk only once that chunk's checksum matched.
-	pr, pw := io.Pipe()
-	loadDone := make(chan error, 1)
-	go func() {
-		_, err := o.Engine.LoadImages(ctx, pr)
-		// Unblock the writer should the engine stop reading early.
-		pr.CloseWithError(fmt.Errorf("the engine stopped reading: %w", err))
-		loadDone <- err
-	}()
-	piping := true
-	endImages := func() error {
-		if !piping {
-			return nil
-		}
-		piping = false
-		pw.Close()
-		return <-loadDone
-	}
-	var buf []byte
+	m := newMeter(o.Progress, "verify", size)
+	buf := make([]byte, spoolBuf)
 	visit := func(hdr *tar.Header, body io.Reader) error {
-		name, size := hdr.Name, hdr.Size
-		if chunkRE.MatchString(name) {
-			if int64(cap(buf)) < size {
-				buf = make([]byte, size)
-			}
-			b := buf[:size]
-			if _, err := io.ReadFull(body, b); err != nil {
-				return truncated(in(name), err)
-			}
-			sum := sha256.Sum256(b)
-			if w, ok := want[name]; !ok || w.SHA256 != hex.EncodeToString(sum[:]) {
-				return corrupt("member %q changed since it was verified", name)
-			}
-			if _, err := io.Copy(pw, bytes.NewReader(b)); err != nil {
-				return fmt.Errorf("bundle load: %w", err)
+		if chunkRE.MatchString(hdr.Name) {
+			if _, err := io.CopyBuffer(onlyWriter{st.spool}, body, buf); err != nil {
+				var pe *os.PathError
+				if errors.As(err, &pe) {
+					return fmt.Errorf("bundle load: spooling the images: %w", err)
+				}
+				return truncated(in(hdr.Name), err)
 			}
 			return nil
 		}
-		if err := endImages(); err != nil {
-			return err
-		}
-		return writeMember(root, strings.TrimPrefix(name, deployPrefix), os.FileMode(hdr.Mode)&0o777, body)
+		return writeMember(root, strings.TrimPrefix(hdr.Name, deployPrefix), os.FileMode(hdr.Mode)&0o777, body)
 	}
-	got, err := read(ctx, &countReader{r: f, m: m}, visit)
-	if piping {
-		pw.CloseWithError(fmt.Errorf("bundle load: stopped: %w", err))
-		if lerr := <-loadDone; err == nil {
-			err = lerr
-		}
-		piping = false
-	}
+	man, err := read(ctx, &countReader{r: f, m: m}, visit)
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", o.File, err))
 	}
-	if !reflect.DeepEqual(got, man) {
-		return fail(fmt.Errorf("%s: %w", o.File, corrupt("it changed since it was verified")))
-	}
 	m.done()
-	return tmp, nil
+	st.man = man
+	return st, nil
 }
+
+// onlyWriter hides ReadFrom, so that io.CopyBuffer uses its buffer.
+type onlyWriter struct{ w io.Writer }
+
+func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
 
 // writeMember writes one file of the directory through root, which refuses
 // any path that leaves it (checkName has refused those already).

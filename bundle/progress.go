@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/deepflow-compose/deepflow-compose/engine"
+	"github.com/deepflow-compose/deepflow-compose/internal/humanize"
 )
 
 // Progress says where and how to report progress.
@@ -62,7 +62,7 @@ func (m *meter) add(n int) {
 		// log of a small bundle needs only the closing line.
 		if t := m.n * 10 / m.total; t > m.tenth && t < 10 && now.Sub(m.drawn) >= 2*time.Second {
 			m.tenth, m.drawn = t, now
-			fmt.Fprintf(m.p.W, "%s: %d%% (%s of %s, %s)\n", m.label, t*10, engine.HumanBytes(m.n), engine.HumanBytes(m.total), m.rate(now))
+			fmt.Fprintf(m.p.W, "%s: %d%% (%s of %s, %s)\n", m.label, t*10, humanize.Bytes(m.n), humanize.Bytes(m.total), m.rate(now))
 		}
 	}
 }
@@ -76,7 +76,7 @@ func (m *meter) done() {
 	defer m.mu.Unlock()
 	now := m.now()
 	el := now.Sub(m.start).Round(10 * time.Millisecond)
-	line := fmt.Sprintf("%s: %s in %s (%s)", m.label, engine.HumanBytes(m.n), el, m.rate(now))
+	line := fmt.Sprintf("%s: %s in %s (%s)", m.label, humanize.Bytes(m.n), el, m.rate(now))
 	if m.p.TTY {
 		fmt.Fprint(m.p.W, "\r"+line+"\x1b[K\n")
 		return
@@ -89,7 +89,7 @@ func (m *meter) rate(now time.Time) string {
 	if s <= 0 {
 		return "-"
 	}
-	return engine.HumanBytes(int64(float64(m.n)/s)) + "/s"
+	return humanize.Bytes(int64(float64(m.n)/s)) + "/s"
 }
 
 func (m *meter) bar(now time.Time) string {
@@ -109,7 +109,7 @@ func (m *meter) bar(now time.Time) string {
 	}
 	return fmt.Sprintf("%s [%s%s] %3d%% %s / %s  %s  %s", m.label,
 		strings.Repeat("=", fill), strings.Repeat(" ", width-fill), int(frac*100),
-		engine.HumanBytes(m.n), engine.HumanBytes(m.total), m.rate(now), eta)
+		humanize.Bytes(m.n), humanize.Bytes(m.total), m.rate(now), eta)
 }
 
 // countReader reports what passes through it to a meter.

@@ -69,7 +69,8 @@ func corrupt(format string, a ...any) error {
 func read(ctx context.Context, r io.Reader, visit visitFunc) (*Manifest, error) {
 	// A forged frame must not make the decoder reserve a huge window; ours
 	// are written with zstd's default levels, whose windows are far below.
-	zr, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(64<<20), zstd.WithDecoderConcurrency(2))
+	fc := &frameCheck{r: r}
+	zr, err := zstd.NewReader(fc, zstd.WithDecoderMaxWindow(64<<20), zstd.WithDecoderConcurrency(2))
 	if err != nil {
 		return nil, corrupt("%v", err)
 	}
@@ -141,7 +142,8 @@ func read(ctx context.Context, r io.Reader, visit visitFunc) (*Manifest, error) 
 	// after the tar's end-of-archive blocks: read to the end.
 	// A damaged block can decode to wrong bytes that only this checksum
 	// catches; the members' own checksums then name what is wrong.
-	if _, err := io.Copy(io.Discard, zr); err != nil {
+	extra, err := io.Copy(io.Discard, zr)
+	if err != nil {
 		if man != nil {
 			if cerr := compare(man, got, order); cerr != nil {
 				return nil, cerr
@@ -154,6 +156,14 @@ func read(ctx context.Context, r io.Reader, visit visitFunc) (*Manifest, error) 
 	}
 	if err := compare(man, got, order); err != nil {
 		return nil, err
+	}
+	// What the decoder accepts but no save writes: data after the tar's
+	// end, a skippable frame. Load would carry it along unread.
+	if extra > 0 {
+		return nil, corrupt("data was appended after the end of its archive: %d bytes", extra)
+	}
+	if fc.bad != nil {
+		return nil, fc.bad
 	}
 	return man, nil
 }
@@ -199,6 +209,9 @@ func readManifest(r io.Reader, size int64) (*Manifest, error) {
 func compare(man *Manifest, got map[string]Member, order []string) error {
 	if len(man.Images) == 0 {
 		return corrupt("the manifest lists no image")
+	}
+	if err := checkDir(man.Dir); err != nil {
+		return err
 	}
 	for _, im := range man.Images {
 		if im.Ref == "" || im.ID == "" {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -69,6 +68,10 @@ func Save(ctx context.Context, o SaveOptions) (*SaveResult, error) {
 	}
 	if o.Level == 0 {
 		o.Level = zstd.SpeedDefault
+	}
+	// Before any work: the bundle is renamed onto o.Out only at the end.
+	if st, err := os.Stat(o.Out); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("bundle save: %s is a directory; give -o the bundle file to write, such as %s", o.Out, filepath.Join(o.Out, "deepflow-bundle.tar.zst"))
 	}
 	d, err := deployment.Load(o.Dir)
 	if err != nil {
@@ -255,45 +258,79 @@ type writer struct {
 	man   *Manifest
 }
 
-func (w *writer) member(name string, mode int64, data []byte, h hash.Hash) error {
+// member writes one member whose sha256 is already known.
+func (w *writer) member(name string, mode int64, data []byte, sum [sha256.Size]byte) error {
 	if err := w.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)), ModTime: epoch}); err != nil {
 		return err
 	}
 	if _, err := w.tw.Write(data); err != nil {
 		return err
 	}
-	h.Reset()
-	h.Write(data)
-	w.man.Members = append(w.man.Members, Member{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(h.Sum(nil))})
+	w.man.Members = append(w.man.Members, Member{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
 	w.meter.add(len(data))
 	return nil
 }
 
-// images streams the engine's save output into chunk members, one chunk
-// buffer at a time.
+// images streams the engine's save output into chunk members. A reader
+// only fills one chunk buffer from the engine while the previous chunk is
+// hashed and handed to the compressors, so the engine's export seldom
+// waits on either: two chunk buffers in all.
 func (w *writer) images(ctx context.Context, e Engine, refs []string, chunk int) error {
 	rc, err := e.SaveImages(ctx, refs)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	buf := make([]byte, chunk)
-	h := sha256.New()
+	type filled struct {
+		b   []byte
+		err error
+	}
+	free := make(chan []byte, 2)
+	full := make(chan filled, 1)
+	free <- make([]byte, chunk)
+	free <- make([]byte, chunk)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			var b []byte
+			select {
+			case b = <-free:
+			case <-stop:
+				return
+			}
+			n, err := io.ReadFull(rc, b)
+			select {
+			case full <- filled{b[:n], err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	for i := 0; ; i++ {
-		n, err := io.ReadFull(rc, buf)
-		if n > 0 {
-			if werr := w.member(chunkName(i), 0o644, buf[:n], h); werr != nil {
+		var f filled
+		select {
+		case f = <-full:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if len(f.b) > 0 {
+			if werr := w.member(chunkName(i), 0o644, f.b, sha256.Sum256(f.b)); werr != nil {
 				return werr
 			}
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			if i == 0 && n == 0 {
+		free <- f.b[:cap(f.b)]
+		if errors.Is(f.err, io.EOF) || errors.Is(f.err, io.ErrUnexpectedEOF) {
+			if i == 0 && len(f.b) == 0 {
 				return errors.New("bundle save: the engine saved nothing")
 			}
 			return nil
 		}
-		if err != nil {
-			return fmt.Errorf("bundle save: reading the engine's save stream: %w", err)
+		if f.err != nil {
+			return fmt.Errorf("bundle save: reading the engine's save stream: %w", f.err)
 		}
 	}
 }

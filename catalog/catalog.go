@@ -79,12 +79,15 @@ func Versions() []string {
 
 // Lookup finds a release line. "7.1" and "v7.1" both work.
 func Lookup(v string) (*Release, error) {
-	if v != "" && !strings.HasPrefix(v, "v") {
-		v = "v" + v
+	given := v
+	// "V7.1", "7.1" and "v7.1" name one release; the error quotes what
+	// was typed, not a spelling the user never wrote.
+	if rest, ok := strings.CutPrefix(strings.ToLower(v), "v"); ok || v != "" {
+		v = "v" + rest
 	}
 	r, ok := catalog.Versions[v]
 	if !ok {
-		return nil, fmt.Errorf("%w %q (supported: %s)", ErrUnknownVersion, v, strings.Join(Versions(), ", "))
+		return nil, fmt.Errorf("%w %q (supported: %s)", ErrUnknownVersion, given, strings.Join(Versions(), ", "))
 	}
 	return r, nil
 }

@@ -102,6 +102,20 @@ func ReportOf(findings []Finding) *Report {
 	return m.report()
 }
 
+// RuleUnreadable names a finding about a file that could not be read at
+// all; check exits 2 for it, as for an unreadable directory.
+const RuleUnreadable = "unreadable"
+
+// Unreadable reports whether a file of the layout could not be read.
+func (r *Report) Unreadable() bool {
+	for _, f := range r.Findings {
+		if f.Rule == RuleUnreadable {
+			return true
+		}
+	}
+	return false
+}
+
 // HasErrors reports whether any finding is an error.
 func (r *Report) HasErrors() bool { return r.Summary.Errors > 0 }
 

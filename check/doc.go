@@ -55,13 +55,14 @@
 //	}
 //
 // Exit status: 0 clean or warnings only, 1 at least one error, 2 the
-// directory could not be read (or a bad flag).
+// directory or a file of its layout could not be read (or a bad flag).
 //
 // # Rules
 //
+//	unreadable         error    a file of the layout cannot be read at all: a directory, a symlink loop, no permission, over its size limit (exit 2)
 //	parse              error    a file of the layout does not parse
 //	missing-file       error    no docker-compose.yaml
-//	compose-load       error    compose-go refuses the compose file; its own message
+//	compose-load       error    compose-go refuses the compose file; its own message (warning: what compose-go logs while loading, e.g. an obsolete version key)
 //	missing-service    error    one of mysql, clickhouse, deepflow-server, deepflow-app, deepflow-grafana is absent
 //	network-mode       error    services on different network modes
 //	bridge-only        error    ports, networks or links under network_mode: host

@@ -118,18 +118,28 @@ func (m *model) listener(n topology.Name) topology.Listener {
 
 func (m *model) fileErrors() {
 	d := m.d
+	unreadable := map[string]bool{}
 	for _, e := range d.Errors {
+		if e.Unreadable {
+			unreadable[e.File] = true
+			m.errorf(at(e.File, 0), RuleUnreadable, "make "+e.File+" a regular, readable file of the layout, or remove it",
+				"%s cannot be read: %v", e.File, e.Err)
+			continue
+		}
 		m.errorf(at(e.File, lineOf(e.Err)), "parse", "correct the syntax so "+e.File+" parses",
 			"%s cannot be read: %v", e.File, e.Err)
 	}
 	if d.Compose == nil {
-		if !d.Has(topology.Compose) {
+		if !d.Has(topology.Compose) && !unreadable[topology.Compose] {
 			m.errorf(at(topology.Compose, 0), "missing-file", "run the check on the directory that holds docker-compose.yaml",
 				"there is no %s here, so nothing says how the stack runs", topology.Compose)
 		}
 		return
 	}
 	for _, c := range []*layout.ComposeFile{d.Compose, d.AgentCompose} {
+		for _, w := range c.WarningsOf() {
+			m.warnf(at(c.File, 0), "compose-load", "follow compose's advice in "+c.File, "compose warns: %s", w)
+		}
 		if c != nil && c.LoadErr != nil {
 			m.errorf(at(c.File, lineOf(c.LoadErr)), "compose-load", "edit "+c.File+" until `docker compose config` accepts it",
 				"compose cannot load this file: %v", c.LoadErr)

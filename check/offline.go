@@ -5,12 +5,12 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 
 	"github.com/deepflow-compose/deepflow-compose/deployment"
+	"github.com/deepflow-compose/deepflow-compose/internal/limits"
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
@@ -253,7 +253,7 @@ var fetchURLRE = regexp.MustCompile(`https?://[^\s"'<>)]+`)
 // nextSteps: a command in NEXT-STEPS.md that fetches from outside fails on
 // an offline host; say so before someone is standing at it.
 func (o *offline) nextSteps() {
-	b, err := os.ReadFile(filepath.Join(o.m.d.Root, topology.NextSteps))
+	b, err := limits.ReadFile(filepath.Join(o.m.d.Root, topology.NextSteps), limits.Config)
 	if err != nil {
 		return
 	}
@@ -272,7 +272,7 @@ func (o *offline) nextSteps() {
 // manifestLine finds the line of a key in the render manifest, 0 when
 // absent.
 func manifestLine(dir, key string) int {
-	b, err := os.ReadFile(filepath.Join(dir, deployment.ManifestName))
+	b, err := limits.ReadFile(filepath.Join(dir, deployment.ManifestName), limits.Manifest)
 	if err != nil {
 		return 0
 	}

@@ -80,6 +80,24 @@ func (m *model) clashRules() {
 		}
 		return
 	}
+	// Each container is a network namespace of its own under bridge.
+	for _, c := range m.topo.Clashes() {
+		if c.Container == "" {
+			continue
+		}
+		v := m.src[c.Then.Listener]
+		if v.File == "" {
+			v = m.src[c.First.Listener]
+		}
+		label := m.topo.Component(c.Then.Component).Label
+		fix := fmt.Sprintf("give %s's %s and %s listeners different ports", label, c.First.Listener, c.Then.Listener)
+		if v.Key != "" {
+			fix = fmt.Sprintf("change %s in %s to a port %s does not already listen on, and every file that dials it", v.Key, v.File, label)
+		}
+		m.errorf(v, "port-clash", fix,
+			"%s's %s and %s listeners both use port %d inside its container (%s); the second cannot bind",
+			label, c.First.Listener, c.Then.Listener, c.Port, c.Container)
+	}
 	cf := m.d.Compose
 	if cf == nil {
 		return

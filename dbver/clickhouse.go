@@ -61,15 +61,17 @@ func (c *ClickHouse) Query(ctx context.Context, sql string) ([][]string, error) 
 		}
 		var row []string
 		for _, f := range strings.Split(line, "\t") {
-			row = append(row, unescapeTSV(f))
+			row = append(row, unescape(f))
 		}
 		rows = append(rows, row)
 	}
 	return rows, nil
 }
 
-// unescapeTSV undoes ClickHouse's TabSeparated escaping.
-func unescapeTSV(f string) string {
+// unescape undoes the backslash escaping of tab-separated output: the
+// mysql client's batch mode (\t \n \0 \\) and ClickHouse's TabSeparated,
+// which adds \r \b \f and \'.
+func unescape(f string) string {
 	if !strings.Contains(f, `\`) {
 		return f
 	}

@@ -139,8 +139,8 @@ func TestTableVersionsQuery(t *testing.T) {
 	if got != want {
 		t.Errorf("query:\n%s\nwant\n%s", got, want)
 	}
-	if unescapeTSV(`a\tb\\c\nd\'e`) != "a\tb\\c\nd'e" {
-		t.Errorf("unescapeTSV")
+	if unescape(`a\tb\\c\nd\'e`) != "a\tb\\c\nd'e" {
+		t.Errorf("unescape")
 	}
 }
 

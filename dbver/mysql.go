@@ -193,36 +193,11 @@ func parseBatch(s string) [][]string {
 		}
 		var row []string
 		for _, f := range strings.Split(line, "\t") {
-			row = append(row, unescapeBatch(f))
+			row = append(row, unescape(f))
 		}
 		rows = append(rows, row)
 	}
 	return rows
-}
-
-func unescapeBatch(f string) string {
-	if !strings.Contains(f, `\`) {
-		return f
-	}
-	var b strings.Builder
-	for i := 0; i < len(f); i++ {
-		if f[i] == '\\' && i+1 < len(f) {
-			i++
-			switch f[i] {
-			case 't':
-				b.WriteByte('\t')
-			case 'n':
-				b.WriteByte('\n')
-			case '0':
-				b.WriteByte(0)
-			default:
-				b.WriteByte(f[i])
-			}
-			continue
-		}
-		b.WriteByte(f[i])
-	}
-	return b.String()
 }
 
 // Ping runs SELECT 1.

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/deepflow-compose/deepflow-compose/catalog"
+	"github.com/deepflow-compose/deepflow-compose/internal/limits"
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/topology"
@@ -65,7 +66,7 @@ func Load(dir string) (*Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(filepath.Join(dir, topology.Env))
+	data, err := limits.ReadFile(filepath.Join(dir, topology.Env), limits.Env)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +99,7 @@ type ManifestFile struct {
 // ReadManifest reads the manifest of an earlier render in dir; it returns
 // nil and no error when there is none.
 func ReadManifest(dir string) (*Manifest, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	b, err := limits.ReadFile(filepath.Join(dir, ManifestName), limits.Manifest)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return nil, nil
 	}

@@ -58,7 +58,7 @@ func upBootstrapDoctor(t *testing.T, bin, profile string) {
 	e := newEngine(t, &out, "")
 	// The agent on the server reports from the node IP (loopback here),
 	// which must be inside local_ip_ranges.
-	s := renderStack(t, profile, "projectName=dfc-boot"+strings.ReplaceAll(profile, "-", ""), "agent.subnets=[127.0.0.0/8]")
+	s := renderStack(t, profile, "projectName=dfc-boot"+strings.ReplaceAll(profile, "-", ""), "agent.subnets=[127.0.0.0/8]", "agent.onServer=true")
 	buildStandins(t, e, s, standin.Options{Health503: 2})
 	downAtEnd(t, e, s)
 	dropMissingCaps(t, s.ComposeFile)

@@ -12,13 +12,11 @@ package engine_test
 // orchestration — compose, ports, wiring, readiness — not DeepFlow itself.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -51,22 +49,7 @@ func needEngine(t testing.TB) {
 }
 
 // syncBuffer collects output written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = enginetest.Buffer
 
 func newEngine(t testing.TB, out *syncBuffer, in string) *engine.Engine {
 	t.Helper()

@@ -21,6 +21,8 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"golang.org/x/sys/unix"
+
+	"github.com/deepflow-compose/deepflow-compose/internal/humanize"
 )
 
 // Level is a preflight check's outcome.
@@ -256,25 +258,11 @@ func checkDataDir(s *Stack) Check {
 		where = dir + " (will be created)"
 	}
 	if free < lowDiskBytes {
-		c.Level, c.Msg = Warn, fmt.Sprintf("%s is writable but only %s is free; ClickHouse wants %s or more", where, HumanBytes(int64(free)), HumanBytes(int64(lowDiskBytes)))
+		c.Level, c.Msg = Warn, fmt.Sprintf("%s is writable but only %s is free; ClickHouse wants %s or more", where, humanize.Bytes(int64(free)), humanize.Bytes(int64(lowDiskBytes)))
 		return c
 	}
-	c.Level, c.Msg = OK, fmt.Sprintf("%s is writable, %s free", where, HumanBytes(int64(free)))
+	c.Level, c.Msg = OK, fmt.Sprintf("%s is writable, %s free", where, humanize.Bytes(int64(free)))
 	return c
-}
-
-// HumanBytes prints a byte count in binary units: 1.5 MiB.
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for v := n / unit; v >= unit; v /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // checkExistingData warns about MySQL data an earlier install left: the

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/deepflow-compose/deepflow-compose/internal/limits"
 	"github.com/deepflow-compose/deepflow-compose/topology"
 	"gopkg.in/ini.v1"
 	"gopkg.in/yaml.v3"
@@ -49,6 +51,10 @@ func (v Value) Present() bool { return v.Line > 0 }
 type FileError struct {
 	File string
 	Err  error
+	// Unreadable: the file could not be read at all (a directory, a
+	// symlink loop, no permission, over the size limit), as opposed to
+	// read and refused by its parser.
+	Unreadable bool
 }
 
 // Dir is a deployment directory read with each format's real parser.
@@ -86,12 +92,27 @@ func Read(ctx context.Context, dir string) (*Dir, error) {
 	files := map[string][]byte{}
 	var errs []FileError
 	for _, name := range Files {
-		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+		limit := int64(limits.Config)
+		if name == topology.Env {
+			limit = limits.Env
+		}
+		full := filepath.Join(dir, filepath.FromSlash(name))
+		// A named pipe blocks the open until something writes to it, and
+		// may never end; a socket cannot be read at all.
+		if st, err := os.Stat(full); err == nil && st.Mode()&(fs.ModeNamedPipe|fs.ModeSocket) != 0 {
+			kind := "socket"
+			if st.Mode()&fs.ModeNamedPipe != 0 {
+				kind = "named pipe"
+			}
+			errs = append(errs, FileError{File: name, Err: fmt.Errorf("is a %s, not a regular file", kind), Unreadable: true})
+			continue
+		}
+		b, err := limits.ReadFile(full, limit)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			errs = append(errs, FileError{File: name, Err: err})
+			errs = append(errs, FileError{File: name, Err: readErr(err), Unreadable: true})
 			continue
 		}
 		files[name] = b
@@ -99,6 +120,15 @@ func Read(ctx context.Context, dir string) (*Dir, error) {
 	d := Parse(ctx, dir, files)
 	d.Errors = append(errs, d.Errors...)
 	return d, nil
+}
+
+// readErr drops the path from an I/O error: findings name the file already.
+func readErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // Parse reads the layout's files from memory, each with its format's
@@ -460,11 +490,21 @@ type ComposeFile struct {
 	File string
 	// LoadErr is compose-go's own message when it refuses the file.
 	LoadErr error
+	// Warnings are what compose-go logged while loading it.
+	Warnings []string
 	// Root is nil when the file is not even YAML.
 	Root     *yaml.Node
 	Services []*Service // in file order
 	// NetworksLine and ServicesLine are the lines of those top-level keys.
 	NetworksLine, ServicesLine int
+}
+
+// WarningsOf returns c's warnings; nil-safe.
+func (c *ComposeFile) WarningsOf() []string {
+	if c == nil {
+		return nil
+	}
+	return c.Warnings
 }
 
 // Service returns the named service, or nil.
@@ -504,7 +544,12 @@ type Port struct {
 
 func readCompose(ctx context.Context, dir, file string, data []byte, env map[string]string, project string) *ComposeFile {
 	c := &ComposeFile{File: file}
-	if _, err := LoadCompose(ctx, dir, file, data, env, project); err != nil {
+	_, warnings, err := LoadComposeWarnings(ctx, dir, file, data, env, project)
+	for _, w := range warnings {
+		// Findings name the file already; the directory is the reader's.
+		c.Warnings = append(c.Warnings, strings.TrimPrefix(w, path.Join(dir, file)+": "))
+	}
+	if err != nil {
 		// Keep compose-go's own words, without our file prefix.
 		msg := strings.TrimPrefix(err.Error(), file+": "+ErrParse.Error()+": ")
 		c.LoadErr = errors.New(msg)

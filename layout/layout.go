@@ -11,14 +11,18 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
-	"github.com/deepflow-compose/deepflow-compose/topology"
+	"github.com/sirupsen/logrus"
 	"gopkg.in/ini.v1"
 	"gopkg.in/yaml.v3"
+
+	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
 // ErrParse marks a file its format's parser rejected.
@@ -32,28 +36,105 @@ func parseErr(file string, err error) error {
 func ReadEnv(data []byte) (map[string]string, error) {
 	env, err := dotenv.ParseWithLookup(bytes.NewReader(data), func(string) (string, bool) { return "", false })
 	if err != nil {
-		return nil, parseErr(topology.Env, err)
+		return nil, parseErr(topology.Env, redactEnvErr(err))
 	}
 	return env, nil
 }
 
+// skipSchemaKey marks a context whose compose loads skip compose-go's JSON
+// schema check.
+type skipSchemaKey struct{}
+
+// WithoutSchema makes compose loads under ctx skip compose-go's JSON schema
+// check (compiling the schema is a third of a render's CPU): render's own
+// plan, from templates whose output the golden tests load with the schema,
+// uses it. Everything else compose-go does (parsing, interpolation,
+// normalisation, the consistency check) still runs.
+func WithoutSchema(ctx context.Context) context.Context {
+	return context.WithValue(ctx, skipSchemaKey{}, true)
+}
+
+var envErrLineRE = regexp.MustCompile(`^line (\d+): `)
+
+// redactEnvErr keeps the line number and the kind of a .env parse error and
+// drops the text dotenv quotes from the line: that text is a password as
+// often as not, and error messages end up in tickets.
+func redactEnvErr(err error) error {
+	msg := err.Error()
+	prefix := ""
+	if m := envErrLineRE.FindStringSubmatch(msg); m != nil {
+		prefix = "line " + m[1] + ": "
+		msg = msg[len(m[0]):]
+	}
+	if i := strings.IndexAny(msg, "\"'`"); i >= 0 {
+		msg = msg[:i]
+	}
+	msg = strings.TrimRight(msg, " :")
+	return fmt.Errorf("%s%s (the line is not shown: .env holds passwords)", prefix, msg)
+}
+
 // LoadCompose loads a compose file with compose-go, interpolating env the
-// way `docker compose` does with the directory's .env.
+// way `docker compose` does with the directory's .env. compose-go's own
+// log lines are kept out of the output; LoadComposeWarnings returns them.
 func LoadCompose(ctx context.Context, dir, file string, data []byte, env map[string]string, project string) (*types.Project, error) {
+	p, _, err := LoadComposeWarnings(ctx, dir, file, data, env, project)
+	return p, err
+}
+
+// LoadComposeWarnings is LoadCompose, also returning what compose-go
+// logged while loading (warnings such as an obsolete `version`).
+func LoadComposeWarnings(ctx context.Context, dir, file string, data []byte, env map[string]string, project string) (*types.Project, []string, error) {
 	details := types.ConfigDetails{
 		WorkingDir:  dir,
 		ConfigFiles: []types.ConfigFile{{Filename: path.Join(dir, file), Content: data}},
 		Environment: env,
 	}
-	p, err := loader.LoadWithContext(ctx, details, func(o *loader.Options) {
-		o.SetProjectName(project, true)
-		o.SkipConsistencyCheck = false
-		o.ResolvePaths = false
+	var p *types.Project
+	var err error
+	warnings := captureLog(func() {
+		p, err = loader.LoadWithContext(ctx, details, func(o *loader.Options) {
+			o.SetProjectName(project, true)
+			o.SkipConsistencyCheck = false
+			o.ResolvePaths = false
+			o.SkipValidation, _ = ctx.Value(skipSchemaKey{}).(bool)
+		})
 	})
 	if err != nil {
-		return nil, parseErr(file, err)
+		return nil, warnings, parseErr(file, err)
 	}
-	return p, nil
+	return p, warnings, nil
+}
+
+// logMu serialises captures: compose-go logs through logrus's one global
+// logger, so a capture owns it while it lasts.
+var logMu sync.Mutex
+
+type logCapture struct{ msgs []string }
+
+func (c *logCapture) Levels() []logrus.Level { return logrus.AllLevels }
+func (c *logCapture) Fire(e *logrus.Entry) error {
+	c.msgs = append(c.msgs, e.Message)
+	return nil
+}
+
+// captureLog runs f with logrus's standard logger silenced, returning the
+// messages it logged.
+func captureLog(f func()) []string {
+	logMu.Lock()
+	defer logMu.Unlock()
+	l := logrus.StandardLogger()
+	c := &logCapture{}
+	hooks := logrus.LevelHooks{}
+	hooks.Add(c)
+	oldHooks := l.ReplaceHooks(hooks)
+	oldOut := l.Out
+	l.SetOutput(io.Discard)
+	defer func() {
+		l.SetOutput(oldOut)
+		l.ReplaceHooks(oldHooks)
+	}()
+	f()
+	return c.msgs
 }
 
 // YAML parses a YAML document, keeping line numbers.

@@ -66,6 +66,12 @@ type Data struct {
 	// is the time source (offline, no ntpServer): chrony allow lines.
 	NTPClients        []string
 	CtlDefaultAPIPort int
+	// Step numbers NEXT-STEPS.md's sections.
+	Step Steps
+	// Firewall lists the node ports agents, deepflow-ctl and browsers dial.
+	Firewall []FirewallPort
+	// AgentOnly: `deepflow-compose agent`, which writes no NEXT-STEPS.md.
+	AgentOnly bool
 }
 
 func newData(s *settings.Settings, prof *settings.Profile, t *topology.Topology, sec Secrets) (*Data, error) {
@@ -94,6 +100,10 @@ func newData(s *settings.Settings, prof *settings.Profile, t *topology.Topology,
 		d.ClickHouseNetworks = []string{"::1", topology.Loopback}
 	}
 	if d.W, err = t.Wiring(); err != nil {
+		return nil, err
+	}
+	d.Step = newSteps()
+	if d.Firewall, err = firewall(t); err != nil {
 		return nil, err
 	}
 	if d.W["CtlAPI"].Port != topology.CtlDefaultAPIPort {

@@ -24,6 +24,14 @@ func TestBadInput(t *testing.T) {
 	if err := os.WriteFile(wrongType, []byte("grafana:\n  port: web\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	hexFile := filepath.Join(dir, "hex.yaml")
+	if err := os.WriteFile(hexFile, []byte("mysql:\n  port: 0x7530\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	expFile := filepath.Join(dir, "exp.yaml")
+	if err := os.WriteFile(expFile, []byte("agent:\n  group:\n    threadThreshold: 1e3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		in   settings.Inputs
@@ -60,6 +68,21 @@ func TestBadInput(t *testing.T) {
 		{"bad image overrides", settings.Inputs{Sets: []string{"images.foo=x:1", "images.server=nope"}},
 			`invalid settings: images.foo: unknown component (one of mysql, clickhouse, server, app, grafana, grafanaInit, grafanaInitDsDh, agent); ` +
 				`images.server: "nope" is not an image reference with a tag or digest, like registry/name:tag`, settings.ErrSettings},
+		{"clickhouse ports clash in its container", settings.Inputs{Sets: []string{"clickhouse.tcpPort=8123"}}, `invalid topology: clickhouse (tcp) and clickhouse (http) both listen on port 8123 inside the deepflow-clickhouse container`, topology.ErrTopology},
+		{"clickhouse ports clash on the node", settings.Inputs{Profile: "host-network", Sets: []string{"clickhouse.tcpPort=8123"}}, `invalid topology: clickhouse (tcp) and clickhouse (http) both bind node port 8123`, topology.ErrTopology},
+		{"fraction", settings.Inputs{Sets: []string{"mysql.port=3.5"}}, `--set mysql.port=3.5: invalid settings: mysql.port: "3.5" is not an integer`, settings.ErrSettings},
+		{"exponent", settings.Inputs{Sets: []string{"mysql.port=1e3"}}, `--set mysql.port=1e3: invalid settings: mysql.port: "1e3" is not an integer`, settings.ErrSettings},
+		{"hex", settings.Inputs{Sets: []string{"grafana.port=0x7530"}}, `--set grafana.port=0x7530: invalid settings: grafana.port: "0x7530" is not an integer`, settings.ErrSettings},
+		{"leading zero", settings.Inputs{Sets: []string{"grafana.port=03000"}}, `--set grafana.port=03000: invalid settings: grafana.port: "03000" is not an integer`, settings.ErrSettings},
+		{"recipe fraction", settings.Inputs{Sets: []string{"agent.group.maxMemoryMB=768.5"}}, `--set agent.group.maxMemoryMB=768.5: invalid settings: agent.group.maxMemoryMB: "768.5" is not an integer`, settings.ErrSettings},
+		{"hex in a file", settings.Inputs{ValuesFiles: []string{hexFile}}, hexFile + `: invalid settings: line 2: mysql.port: "0x7530" is not a plain integer (digits only: no fraction, exponent, hex, octal or '_')`, settings.ErrSettings},
+		{"exponent in a file", settings.Inputs{ValuesFiles: []string{expFile}}, expFile + `: invalid settings: line 3: agent.group.threadThreshold: "1e3" is not a plain integer (digits only: no fraction, exponent, hex, octal or '_')`, settings.ErrSettings},
+		{"multicast IP", settings.Inputs{NodeIP: "224.0.0.1"}, `invalid settings: --node-ip: 224.0.0.1 is a multicast address; agents need the address of one host`, settings.ErrSettings},
+		{"multicast IPv6", settings.Inputs{NodeIP: "ff02::1"}, `invalid settings: --node-ip: ff02::1 is a multicast address; agents need the address of one host`, settings.ErrSettings},
+		{"broadcast IP", settings.Inputs{NodeIP: "255.255.255.255"}, `invalid settings: --node-ip: 255.255.255.255 is the broadcast address; agents need the address of one host`, settings.ErrSettings},
+		{"unspecified IPv6", settings.Inputs{NodeIP: "::"}, `invalid settings: --node-ip: :: is the unspecified address; agents need one they can dial`, settings.ErrSettings},
+		{"link-local IP", settings.Inputs{NodeIP: "169.254.1.1"}, `invalid settings: --node-ip: 169.254.1.1 is link-local: it is not routed, and Docker's published ports do not serve it; use the host's routable address`, settings.ErrSettings},
+		{"link-local IPv6", settings.Inputs{NodeIP: "fe80::1"}, `invalid settings: --node-ip: fe80::1 is link-local: it is not routed, and Docker's published ports do not serve it; use the host's routable address`, settings.ErrSettings},
 		{"clickhouse ports clash", settings.Inputs{Profile: "host-network", Sets: []string{"clickhouse.httpPort=9000"}}, `invalid topology: clickhouse (tcp) and clickhouse (http) both bind node port 9000`, topology.ErrTopology},
 	}
 	for _, tc := range cases {

@@ -27,11 +27,38 @@ func composeString(s string) string {
 	return yamlString(strings.ReplaceAll(s, "$", "$$"))
 }
 
-// envValue is a double-quoted .env value as compose reads it: backslash,
-// quote and "$" are escaped, since double-quoted values are interpolated.
+// envValue quotes a .env value so that compose v2 (compose-go's dotenv)
+// reads it back exactly, and so does legacy docker-compose v1
+// (python-dotenv) whenever the two dialects share a spelling for it:
+//   - no "$": double quotes, escaping backslash and quote, which both
+//     decode the same way;
+//   - "$" but no "'" or backslash: single quotes, literal in both;
+//   - otherwise compose v2's double quotes with "\$".
+//
+// legacyEnvSafe tells which values python-dotenv reads differently; render
+// warns about those.
 func envValue(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`)
-	return `"` + r.Replace(s) + `"`
+	if !strings.Contains(s, "$") {
+		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+	}
+	if legacyEnvSafe(s) {
+		return "'" + s + "'"
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`).Replace(s) + `"`
+}
+
+// legacyEnvSafe reports whether docker-compose v1 reads envValue(s) back
+// as s. python-dotenv (as Debian's 0.21 does) knows no "\$" escape,
+// interpolates "${…}" even in single quotes with no way to escape it, and
+// takes a backslash before the closing quote for an escaped quote.
+func legacyEnvSafe(s string) bool {
+	switch {
+	case strings.Contains(s, "${"), strings.HasSuffix(s, `\`):
+		return false
+	case strings.Contains(s, "$"):
+		return !strings.ContainsAny(s, `'\`)
+	}
+	return true
 }
 
 // xmlText escapes character data for an XML element.

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -44,7 +45,21 @@ func funcMap() template.FuncMap {
 
 // loadTemplates parses every embedded template into one root, so partials
 // are shared and an unknown field fails instead of printing "<no value>".
+// The templates are embedded and never change: parse them once per
+// process (a render used to spend a millisecond re-parsing them).
+var parsed struct {
+	once    sync.Once
+	root    *template.Template
+	outputs []string
+	err     error
+}
+
 func loadTemplates() (*template.Template, []string, error) {
+	parsed.once.Do(func() { parsed.root, parsed.outputs, parsed.err = parseTemplates() })
+	return parsed.root, parsed.outputs, parsed.err
+}
+
+func parseTemplates() (*template.Template, []string, error) {
 	root := template.New("").Option("missingkey=error").Funcs(funcMap())
 	var outputs []string
 	err := fs.WalkDir(templates.FS, ".", func(p string, d fs.DirEntry, err error) error {

@@ -13,9 +13,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/deployment"
+	"github.com/deepflow-compose/deepflow-compose/internal/limits"
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/topology"
@@ -64,6 +66,9 @@ type Plan struct {
 	// Changed lists the settings that differ from the earlier render of
 	// the directory, sorted; empty on a first render.
 	Changed []SettingChange
+	// envSeen is the output directory's .env as Prepare read it (empty
+	// when there was none); Write refuses if it changed since.
+	envSeen *[]byte
 }
 
 // Files holding a secret literal are readable by their owner only; every
@@ -106,6 +111,13 @@ func PrepareAgent(ctx context.Context, opts Options) (*Plan, error) {
 // manifest recorded, with the given inputs on top (Helm's --reuse-values,
 // as the default); Reset starts from the defaults instead.
 func Prepare(ctx context.Context, opts Options) (*Plan, error) {
+	return prepareValidated(ctx, opts, true)
+}
+
+// prepareValidated is Prepare; without validateAll it skips the whole-directory
+// review (compose-go loading the compose file is most of a render's
+// time), for the fuzz targets that read back each file themselves.
+func prepareValidated(ctx context.Context, opts Options, validateAll bool) (*Plan, error) {
 	var prev *deployment.Manifest
 	if opts.OutDir != "" && !opts.agentOnly {
 		m, err := deployment.ReadManifest(opts.OutDir)
@@ -143,7 +155,7 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 		// The agent side holds no secret; the server's files are rendered
 		// only to validate the wiring and are not written.
 		sec = Secrets{MySQL: "unused", ClickHouse: "unused", Grafana: "unused"}
-	} else if sec, generated, err = resolveSecrets(s, opts); err != nil {
+	} else if sec, generated, err = resolveSecrets(s, opts, &p.envSeen); err != nil {
 		return nil, err
 	}
 	p.Generated = generated
@@ -172,9 +184,20 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.AgentOnly = opts.agentOnly
 	p.Images = d.Images
 	if p.Notices, err = agentSide(d); err != nil {
 		return nil, err
+	}
+	if n := settings.LoopbackNodeIP(s.NodeIP); n != "" {
+		p.Notices = append(p.Notices, n)
+	}
+	for _, v := range []struct{ key, value string }{
+		{"mysql.password", sec.MySQL}, {"clickhouse.password", sec.ClickHouse}, {"grafana.adminPassword", sec.Grafana},
+	} {
+		if !legacyEnvSafe(v.value) {
+			p.Notices = append(p.Notices, fmt.Sprintf("%s cannot be written to .env so that legacy docker-compose v1 reads it back (it holds \"${\", ends with a backslash, or mixes \"$\" with a quote or backslash); `docker compose` (v2) reads it exactly: use v2, or another password", v.key))
+		}
 	}
 	root, outputs, err := loadTemplates()
 	if err != nil {
@@ -193,6 +216,9 @@ func Prepare(ctx context.Context, opts Options) (*Plan, error) {
 			mode = 0o600
 		}
 		p.Files = append(p.Files, File{Path: out, Data: data, Mode: mode})
+	}
+	if !validateAll {
+		return p, nil
 	}
 	if err := validate(ctx, p, d); err != nil {
 		return nil, err
@@ -215,17 +241,24 @@ var ErrSecrets = errors.New("secrets would change")
 
 // resolveSecrets takes each password from the settings, else from the
 // .env of an earlier render in the output directory, else generates it.
-func resolveSecrets(s *settings.Settings, opts Options) (Secrets, []string, error) {
+func resolveSecrets(s *settings.Settings, opts Options, seen **[]byte) (Secrets, []string, error) {
 	var old map[string]string
 	hadManifest := false
 	if opts.OutDir != "" {
-		if data, err := os.ReadFile(filepath.Join(opts.OutDir, topology.Env)); err == nil {
+		data, err := limits.ReadFile(filepath.Join(opts.OutDir, topology.Env), limits.Env)
+		switch {
+		case err == nil:
 			env, err := layout.ReadEnv(data)
 			if err != nil {
 				return Secrets{}, nil, fmt.Errorf("reading the secrets of the earlier render: %w", err)
 			}
 			old = env
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+			data = nil // Write reports what is in the way
+		default:
+			return Secrets{}, nil, fmt.Errorf("reading the secrets of the earlier render: %w", err)
 		}
+		*seen = &data
 		if _, err := os.Stat(filepath.Join(opts.OutDir, deployment.ManifestName)); err == nil {
 			hadManifest = true
 		}

@@ -114,7 +114,9 @@ func flatten(n *yaml.Node, prefix string, out map[string]string) {
 			}
 		}
 	default:
-		if n.Value != "" && !(n.Tag == "!!bool" && n.Value == "false") && !(n.Tag == "!!int" && n.Value == "0") {
+		// A zero port means "from the topology": shown as (none). A
+		// switch is shown either way.
+		if n.Value != "" && !(n.Tag == "!!int" && n.Value == "0") {
 			out[prefix] = n.Value
 		}
 	}

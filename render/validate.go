@@ -76,7 +76,10 @@ func validate(ctx context.Context, p *Plan, d *Data) error {
 		dir = "."
 	}
 	v := topology.Vars
-	r := check.Plan(ctx, dir, files, check.Expect{
+	// Without compose-go's JSON schema: the templates' output is loaded
+	// with it by the golden and compatibility tests, and compiling it is a
+	// third of a render's CPU.
+	r := check.Plan(layout.WithoutSchema(ctx), dir, files, check.Expect{
 		Topology: d.T, Settings: d.S, GroupConfigFormat: d.GroupConfigFormat.String(),
 		Env: map[string]string{v.MySQLPassword: d.Secrets.MySQL, v.ClickHousePassword: d.Secrets.ClickHouse,
 			v.GrafanaPass: d.Secrets.Grafana, v.NodeIP: d.T.NodeIP},

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/deepflow-compose/deepflow-compose/deployment"
+	"github.com/deepflow-compose/deepflow-compose/internal/limits"
 	"golang.org/x/sys/unix"
 )
 
@@ -74,7 +75,7 @@ func (p *Plan) Changes() ([]Change, error) {
 	for _, f := range p.Files {
 		rendered[f.Path] = true
 		c := Change{Path: f.Path, New: f.Data}
-		old, err := os.ReadFile(filepath.Join(p.OutDir, filepath.FromSlash(f.Path)))
+		old, err := limits.ReadFile(filepath.Join(p.OutDir, filepath.FromSlash(f.Path)), limits.Config)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			c.Kind = Create
@@ -102,7 +103,7 @@ func (p *Plan) Changes() ([]Change, error) {
 	}
 	sort.Strings(stale)
 	for _, path := range stale {
-		old, err := os.ReadFile(filepath.Join(p.OutDir, filepath.FromSlash(path)))
+		old, err := limits.ReadFile(filepath.Join(p.OutDir, filepath.FromSlash(path)), limits.Config)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -137,6 +138,26 @@ var ErrWrite = errors.New("cannot write the output directory")
 // modification time; files in the directory that no render wrote are
 // carried over untouched.
 func (p *Plan) Write(force bool) ([]Change, error) {
+	target, err := p.target()
+	if err != nil {
+		return nil, err
+	}
+	parent := filepath.Dir(target)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
+	}
+	unlock, err := lock(parent, target, p.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if err := cleanInterrupted(parent, target); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
+	}
+	if err := p.unchangedSincePrepare(); err != nil {
+		return nil, err
+	}
+
 	changes, err := p.Changes()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
@@ -151,27 +172,17 @@ func (p *Plan) Write(force bool) ([]Change, error) {
 		return nil, fmt.Errorf("%w in %s: %s; use --force to overwrite, or `deepflow-compose diff` to see the differences",
 			ErrConflict, p.OutDir, strings.Join(conflicts, ", "))
 	}
-
-	target, err := filepath.Abs(p.OutDir)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
-	}
-	// The swap replaces the directory itself; a shell standing in it would
-	// be left in the removed old copy.
-	if wd, err := os.Getwd(); err == nil && (wd == target || strings.HasPrefix(wd, target+string(filepath.Separator))) {
-		return nil, fmt.Errorf("%w: %s is the current directory or holds it, and the atomic swap replaces the whole directory; run from its parent: cd %s && deepflow-compose render -o %s",
-			ErrWrite, p.OutDir, filepath.Dir(target), filepath.Base(target))
-	}
-	parent := filepath.Dir(target)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
-	}
 	st, err := os.Stat(target)
 	exists := err == nil
 	if exists && !st.IsDir() {
 		return nil, fmt.Errorf("%w: %s exists and is not a directory", ErrWrite, p.OutDir)
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(target)+".render-")
+	if exists {
+		if err := refuseMounts(target, p.OutDir); err != nil {
+			return nil, err
+		}
+	}
+	tmp, err := os.MkdirTemp(parent, tmpPrefix(target))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
@@ -206,6 +217,11 @@ func (p *Plan) Write(force bool) ([]Change, error) {
 		}
 		if exists {
 			keepMtime(filepath.Join(target, filepath.FromSlash(f.Path)), dst, f.Data)
+		}
+	}
+	if exists {
+		if err := keepOwners(target, tmp); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 		}
 	}
 	if err := syncDir(tmp); err != nil {
@@ -251,56 +267,11 @@ func keepMtime(old, dst string, data []byte) {
 	if err != nil {
 		return
 	}
-	prev, err := os.ReadFile(old)
+	prev, err := limits.ReadFile(old, limits.Config)
 	if err != nil || !bytes.Equal(prev, data) {
 		return
 	}
 	_ = os.Chtimes(dst, time.Time{}, st.ModTime())
-}
-
-// carryOver brings every file of the old directory that is not ours into
-// the new one, hard-linked when it can be, else copied with its mode and
-// time.
-func carryOver(from, to string, ours map[string]bool) error {
-	return filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(from, path)
-		if err != nil || rel == "." {
-			return err
-		}
-		if ours[filepath.ToSlash(rel)] {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(to, rel)
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(dst, info.Mode().Perm())
-		case info.Mode()&fs.ModeSymlink != 0:
-			link, err := os.Readlink(path)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(link, dst)
-		case info.Mode().IsRegular():
-			// A hard link costs nothing, however large the file (an
-			// upgrade's backups live here); the old names go with the old
-			// directory after the swap.
-			if os.Link(path, dst) == nil {
-				return nil
-			}
-			if err := copyFile(path, dst, info.Mode().Perm()); err != nil {
-				return err
-			}
-			return os.Chtimes(dst, time.Time{}, info.ModTime())
-		}
-		return nil // sockets and devices do not belong in a deployment directory
-	})
 }
 
 func copyFile(src, dst string, mode fs.FileMode) error {

@@ -318,3 +318,14 @@ func TestReRenderRefusesAnotherProfile(t *testing.T) {
 		t.Errorf("got %v, want ErrProfileChange: %s", err, want)
 	}
 }
+
+func TestChangedSettingsShowSwitchesBothWays(t *testing.T) {
+	a, b := settings.Settings{}, settings.Settings{}
+	a.Agent.OnServer = true
+	a.MySQL.Port, b.MySQL.Port = 30130, 0
+	a.MySQL.Password = "never shown"
+	got := fmt.Sprint(changedSettings(&a, &b))
+	if got != "[agent.onServer: true → false mysql.port: 30130 → (none)]" {
+		t.Errorf("changes %s", got)
+	}
+}

@@ -6,6 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" = 0 ]; then
+	# python-dotenv is docker-compose v1's .env parser; render's tests read
+	# the .env they write with it.
+	if ! /usr/bin/python3 -c 'import dotenv' >/dev/null 2>&1; then
+		echo "test.sh: installing python3-dotenv" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-dotenv >&2 ||
+			{ apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-dotenv >&2; }
+	fi
 	eval "$(scripts/dockerd.sh start)"
 	trap 'scripts/dockerd.sh stop >/dev/null 2>&1 || true' EXIT
 	# CI must never skip the engine tests; a developer without root may.

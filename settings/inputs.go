@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -40,8 +41,29 @@ type profileFile struct {
 // ErrUnknownProfile is returned for a profile name nothing defines.
 var ErrUnknownProfile = errors.New("unknown profile")
 
+// The profiles and defaults are embedded: parse them once per process.
+// Layers are never modified (Resolve merges clones), so sharing is safe.
+var embedded struct {
+	once     sync.Once
+	profiles []*Profile
+	defaults Layer
+	err      error
+}
+
+func loadEmbedded() {
+	embedded.profiles, embedded.err = parseProfiles()
+	if embedded.err == nil {
+		embedded.defaults, embedded.err = ParseLayer("built-in defaults", defaultsYAML)
+	}
+}
+
 // Profiles lists the embedded profiles, sorted by name.
 func Profiles() ([]*Profile, error) {
+	embedded.once.Do(loadEmbedded)
+	return append([]*Profile(nil), embedded.profiles...), embedded.err
+}
+
+func parseProfiles() ([]*Profile, error) {
 	entries, err := profiles.FS.ReadDir(".")
 	if err != nil {
 		return nil, err
@@ -151,10 +173,11 @@ func (in *Inputs) Settings() (*Settings, *Profile, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	defaults, err := ParseLayer("built-in defaults", defaultsYAML)
-	if err != nil {
-		return nil, nil, err
+	embedded.once.Do(loadEmbedded)
+	if embedded.err != nil {
+		return nil, nil, embedded.err
 	}
+	defaults := embedded.defaults
 	layers := []Layer{defaults, prof.layer}
 	if in.Recorded != nil {
 		layers = append(layers, *in.Recorded)
@@ -252,14 +275,10 @@ func (s *Settings) Validate() error {
 		errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf(format, a...)})
 	}
 	if s.NodeIP != "" {
-		a, err := netip.ParseAddr(s.NodeIP)
-		switch {
-		case err != nil || a.Zone() != "":
-			bad("nodeIP", "%q is not an IP address", s.NodeIP)
-		case a.IsUnspecified():
-			bad("nodeIP", "%s is the unspecified address; agents need one they can dial", s.NodeIP)
-		default:
-			s.NodeIP = a.String()
+		if ip, err := CheckNodeIP(s.NodeIP); err != nil {
+			bad("nodeIP", "%v", err)
+		} else {
+			s.NodeIP = ip
 		}
 	}
 	if r, err := catalog.Lookup(s.Version); err != nil {
@@ -368,6 +387,34 @@ func (s *Settings) Validate() error {
 		return errs
 	}
 	return nil
+}
+
+// CheckNodeIP refuses an address agents on other hosts can never dial and
+// returns the canonical spelling.
+func CheckNodeIP(ip string) (string, error) {
+	a, err := netip.ParseAddr(ip)
+	switch {
+	case err != nil || a.Zone() != "":
+		return "", fmt.Errorf("%q is not an IP address", ip)
+	case a.IsUnspecified():
+		return "", fmt.Errorf("%s is the unspecified address; agents need one they can dial", ip)
+	case a.IsMulticast():
+		return "", fmt.Errorf("%s is a multicast address; agents need the address of one host", ip)
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return "", fmt.Errorf("%s is the broadcast address; agents need the address of one host", ip)
+	case a.IsLinkLocalUnicast():
+		return "", fmt.Errorf("%s is link-local: it is not routed, and Docker's published ports do not serve it; use the host's routable address", ip)
+	}
+	return a.Unmap().String(), nil
+}
+
+// LoopbackNodeIP says why a loopback node IP only suits a single-host trial,
+// or "" when ip is not loopback.
+func LoopbackNodeIP(ip string) string {
+	if a, err := netip.ParseAddr(ip); err == nil && a.IsLoopback() {
+		return fmt.Sprintf("node IP %s is a loopback address: agents on other hosts cannot reach it, and agents in containers reach their own loopback; use the host's routable address unless this is a single-host trial", ip)
+	}
+	return ""
 }
 
 // CheckSecretText refuses what no target format can carry on one line.

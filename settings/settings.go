@@ -9,14 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
+	"github.com/deepflow-compose/deepflow-compose/internal/limits"
 )
 
 // Network is how the server stack's containers are networked.
@@ -156,12 +157,15 @@ func ParseLayer(source string, data []byte) (Layer, error) {
 	if err := strictDecode(data, new(Settings)); err != nil {
 		return Layer{}, fmt.Errorf("%s: %w: %w", source, ErrSettings, err)
 	}
+	if err := plainIntegers(root, reflect.TypeOf(Settings{}), ""); err != nil {
+		return Layer{}, fmt.Errorf("%s: %w: %w", source, ErrSettings, err)
+	}
 	return l, nil
 }
 
 // LoadValuesFile reads a -f file.
 func LoadValuesFile(path string) (Layer, error) {
-	data, err := os.ReadFile(path)
+	data, err := limits.ReadFile(path, limits.Values)
 	if err != nil {
 		return Layer{}, fmt.Errorf("%w: %w", ErrSettings, err)
 	}
@@ -205,6 +209,9 @@ func ParseSet(arg string) (Layer, error) {
 		leaf = doc.Content[0]
 	default:
 		leaf = &yaml.Node{Kind: yaml.ScalarNode, Value: value}
+		if isInt(ft) && !plainIntRE.MatchString(value) {
+			return Layer{}, fmt.Errorf("%s: %w: %s: %q is not %s", src, ErrSettings, key, value, kindName(ft))
+		}
 	}
 	node := leaf
 	for i := len(parts) - 1; i >= 0; i-- {
@@ -219,6 +226,69 @@ func ParseSet(arg string) (Layer, error) {
 		return Layer{}, fmt.Errorf("%s: %w: %s: %q is not %s", src, ErrSettings, key, value, kindName(ft))
 	}
 	return Layer{Source: src, Node: node}, nil
+}
+
+// plainIntRE is the only integer spelling settings take: YAML would also
+// read 3.5 (truncated), 1e3, 0x7530, 0o17 and 30_130, and turn each into a
+// number the user did not write.
+var plainIntRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
+
+func isInt(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
+}
+
+// plainIntegers walks a layer beside the settings type and refuses every
+// integer setting not spelled as a plain decimal integer.
+func plainIntegers(n *yaml.Node, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	join := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	switch {
+	case isInt(t):
+		if n.Kind == yaml.ScalarNode && !plainIntRE.MatchString(n.Value) {
+			return fmt.Errorf("line %d: %s: %q is not a plain integer (digits only: no fraction, exponent, hex, octal or '_')", n.Line, path, n.Value)
+		}
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			for j := 0; j < t.NumField(); j++ {
+				f := t.Field(j)
+				if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag == k {
+					if err := plainIntegers(n.Content[i+1], f.Type, join(k)); err != nil {
+						return err
+					}
+					break
+				}
+			}
+		}
+	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if err := plainIntegers(n.Content[i+1], t.Elem(), join(n.Content[i].Value)); err != nil {
+				return err
+			}
+		}
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for i, c := range n.Content {
+			if err := plainIntegers(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Resolve merges layers in order (later wins) and decodes the result.

@@ -482,19 +482,26 @@ func (c Component) Publish() []string {
 // ErrTopology marks wiring that cannot work.
 var ErrTopology = errors.New("invalid topology")
 
-// A Clash is two listeners on one node port.
+// A Clash is two listeners on one port of one network namespace: the
+// node's, or (Container set) one container's under bridge.
 type Clash struct {
 	Port        int
 	First, Then HostPort
+	Container   string
 }
 
 func (c Clash) Error() string {
+	if c.Container != "" {
+		return fmt.Sprintf("%s (%s) and %s (%s) both listen on port %d inside the %s container",
+			c.First.Component, c.First.Listener, c.Then.Component, c.Then.Listener, c.Port, c.Container)
+	}
 	return fmt.Sprintf("%s (%s) and %s (%s) both bind node port %d",
 		c.First.Component, c.First.Listener, c.Then.Component, c.Then.Listener, c.Port)
 }
 
-// Clashes lists pairs of listeners on one node port. Under host networking
-// every listener binds the node; under bridge only published ones do.
+// Clashes lists pairs of listeners on one port of one network namespace.
+// Under host networking every listener binds the node; under bridge only
+// published ones do, and each container is a namespace of its own.
 func (t *Topology) Clashes() []Clash {
 	seen := map[int]HostPort{}
 	var out []Clash
@@ -504,6 +511,20 @@ func (t *Topology) Clashes() []Clash {
 			continue
 		}
 		seen[hp.Port] = hp
+	}
+	if t.Network == settings.Host {
+		return out // one namespace, covered above
+	}
+	for _, c := range t.Components() {
+		inside := map[int]HostPort{}
+		for _, l := range c.Listeners {
+			hp := HostPort{Port: l.Port, Bind: l.Bind, Component: c.Key, Listener: l.Name}
+			if prev, ok := inside[l.Port]; ok {
+				out = append(out, Clash{Port: l.Port, First: prev, Then: hp, Container: c.Container})
+				continue
+			}
+			inside[l.Port] = hp
+		}
 	}
 	return out
 }

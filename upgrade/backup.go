@@ -17,6 +17,7 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/dbver"
 	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/engine"
+	"github.com/deepflow-compose/deepflow-compose/internal/humanize"
 )
 
 // Files of one backup directory.
@@ -123,7 +124,7 @@ func PrintBackups(w io.Writer, bs []Backup) {
 			continue
 		}
 		fmt.Fprintf(w, "%s  %s  DeepFlow %s -> %s  %s  db_version %s\n", b.Path, b.Info.Created.UTC().Format(time.RFC3339),
-			b.Info.From, b.Info.To, engine.HumanBytes(b.Size), versionsText(b.Info.Versions))
+			b.Info.From, b.Info.To, humanize.Bytes(b.Size), versionsText(b.Info.Versions))
 	}
 }
 
@@ -217,7 +218,7 @@ func (u *upgrader) makeBackup(ctx context.Context, path string) (*BackupInfo, er
 		rows += n
 	}
 	say(u.o.Out, "  verified: %d tables, %d rows loaded back; ClickHouse copy %d files, %s; rendered dir %d files",
-		len(v.Rows), rows, chStats.files, engine.HumanBytes(chStats.bytes), rStats.files)
+		len(v.Rows), rows, chStats.files, humanize.Bytes(chStats.bytes), rStats.files)
 	b, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
 		return nil, err

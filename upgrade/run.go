@@ -17,6 +17,7 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/dbver"
 	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/engine"
+	"github.com/deepflow-compose/deepflow-compose/internal/humanize"
 	"github.com/deepflow-compose/deepflow-compose/render"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/topology"
@@ -229,9 +230,24 @@ func (u *upgrader) printPlan(ctx context.Context, changes []render.Change, backu
 		}
 		need += n
 	}
+	copied := int64(0)
+	if strings.HasPrefix(u.o.BackupDir, st.stack.Dir+string(filepath.Separator)) {
+		// Step 2's render copies every file of the directory it did not
+		// write into the new directory before the swap: the backups too.
+		old, err := engine.DirSize(u.o.BackupDir)
+		if err != nil {
+			return 0, err
+		}
+		copied = need + old
+	}
+	backupSize := need
+	need += copied
 	say(w, "Backup: %s (mode 0700, files 0600)", backup)
 	say(w, "  MySQL dump of every DeepFlow database and Grafana's; ClickHouse cold copy of %s (container stopped: the compose ClickHouse has no backup disk, and stopped files are consistent); the rendered directory; the image IDs", strings.Join(chDirs, ", "))
-	say(w, "  needs about %s (the MySQL data dir, ClickHouse's data and the rendered directory)", engine.HumanBytes(need))
+	say(w, "  needs about %s (the MySQL data dir, ClickHouse's data and the rendered directory)", humanize.Bytes(backupSize))
+	if copied > 0 {
+		say(w, "  and %s more while step 2 renders: the render copies the backups folder into the new directory (--backup-dir elsewhere avoids that)", humanize.Bytes(copied))
+	}
 	say(w, "Then: 1 stop server, app and Grafana; 2 render %s; 3 start MySQL and ClickHouse; 4 start the server and follow its migration (up to %s, never restarted); 5 check the database versions; 6 start app and Grafana; 7 bootstrap; 8 agents last",
 		u.target.Name, u.o.Timeout)
 	return need, nil
@@ -267,7 +283,7 @@ func (u *upgrader) preflight(ctx context.Context, need int64) error {
 	} else if err := checkDisk(u.o.BackupDir, where, free, need); err != nil {
 		errs = append(errs, err)
 	} else {
-		say(u.o.Out, "Preflight: %s free on %s for a backup of about %s", engine.HumanBytes(int64(free)), where, engine.HumanBytes(need))
+		say(u.o.Out, "Preflight: %s free on %s for a backup of about %s", humanize.Bytes(int64(free)), where, humanize.Bytes(need))
 	}
 	var missing []string
 	for _, ref := range u.plan.Images.List() {
@@ -328,7 +344,7 @@ func checkDisk(dir, where string, free uint64, need int64) error {
 		return nil
 	}
 	return fmt.Errorf("%w: %s needs about %s, %s has %s free; free some space, or put the backups elsewhere with --backup-dir",
-		ErrDisk, dir, engine.HumanBytes(need), where, engine.HumanBytes(int64(free)))
+		ErrDisk, dir, humanize.Bytes(need), where, humanize.Bytes(int64(free)))
 }
 
 // freeSpace is the space free to an unprivileged writer on the file

@@ -58,7 +58,7 @@ those the server's network mode exposes, unless given.`,
 				}
 				if p, ok := f.value.(int); ok && (p < 1 || p > 65535) {
 					// 0 would mean "from the network mode": a typed 0 is a mistake.
-					return fmt.Errorf("--%s %d: a port is 1-65535", f.flag, p)
+					return fmt.Errorf("--%s: %w: %d is out of range 1-65535; leave it out to use the network mode's port", f.flag, settings.ErrSettings, p)
 				}
 				in.Overrides = append(in.Overrides, settings.Override{Flag: "--" + f.flag, Key: f.key, Value: f.value})
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/bundle"
 	"github.com/deepflow-compose/deepflow-compose/engine"
+	"github.com/deepflow-compose/deepflow-compose/internal/humanize"
 )
 
 // Exit codes of the bundle commands, beyond 1 for any other error.
@@ -111,7 +112,7 @@ Exit codes: 4 an image is not on the engine.`,
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "Wrote %s: %d images, %d files of %s, %s (%s before compression).\n", out,
-				len(res.Manifest.Images), len(res.Manifest.Files()), args[0], engine.HumanBytes(res.Size), engine.HumanBytes(res.Raw))
+				len(res.Manifest.Images), len(res.Manifest.Files()), args[0], humanize.Bytes(res.Size), humanize.Bytes(res.Raw))
 			fmt.Fprintf(w, "It holds %s/.env and so its passwords. On the air-gapped host:\n  deepflow-compose bundle load %s\n", args[0], out)
 			return nil
 		},

@@ -22,7 +22,8 @@ directory written by export helm it checks every values key against the
 DeepFlow chart of the export's version.
 
 Exit status: 0 when clean or only warnings, 1 when there are errors, 2 when
-the directory cannot be read. --output json prints {"findings": [...],
+the directory or one of its layout files cannot be read (a directory, a
+symlink loop, no permission, over the size limit). --output json prints {"findings": [...],
 "summary": {...}, "inferred": {...}}; see the check package documentation.`,
 		Example: `  deepflow-compose check deepflow
   deepflow-compose check deepflow-docker-compose --output json`,
@@ -50,6 +51,9 @@ the directory cannot be read. --output json prints {"findings": [...],
 			}
 			if err != nil {
 				return &exitError{code: 2, err: err}
+			}
+			if r.Unreadable() {
+				return errSilent{code: 2}
 			}
 			if r.HasErrors() {
 				return errSilent{code: 1}

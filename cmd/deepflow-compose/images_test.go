@@ -26,7 +26,8 @@ func runImagesCmd(t *testing.T, args ...string) string {
 	var out bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&out)
-	cmd.SetArgs(args)
+	// Never nil: cobra would read the test binary's own flags instead.
+	cmd.SetArgs(append([]string{}, args...))
 	if err := cmd.Execute(); err != nil {
 		t.Fatalf("images %v: %v\n%s", args, err, out.String())
 	}

@@ -116,6 +116,9 @@ func runRender(ctx context.Context, stdout, stderr io.Writer, o renderOptions) e
 	if err != nil {
 		return err
 	}
+	for _, n := range plan.Notices {
+		fmt.Fprintln(stderr, "Note:", n)
+	}
 	if o.dryRun {
 		changes, err := plan.Changes()
 		if err != nil {
@@ -124,9 +127,6 @@ func runRender(ctx context.Context, stdout, stderr io.Writer, o renderOptions) e
 		fmt.Fprintf(stdout, "Would write %s (dry run, nothing written):\n", o.out)
 		printChanges(stdout, changes)
 		return nil
-	}
-	for _, n := range plan.Notices {
-		fmt.Fprintln(stderr, "Note:", n)
 	}
 	changes, err := plan.Write(o.force)
 	if err != nil {
@@ -179,7 +179,8 @@ func newDiffCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
-			if !writeDiff(cmd.OutOrStdout(), changes) {
+			s := plan.Settings
+			if !writeDiff(cmd.OutOrStdout(), changes, s.MySQL.Password, s.ClickHouse.Password, s.Grafana.AdminPassword) {
 				return nil
 			}
 			return errSilent{code: 1}

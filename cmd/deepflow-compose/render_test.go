@@ -141,7 +141,7 @@ func TestAgentCLIBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"--server", "999.1.1.1"}, `Error: invalid settings: --server: "999.1.1.1" is not an IP address`},
-		{[]string{"--server", "10.1.2.3", "--controller-port", "0"}, `Error: --controller-port 0: a port is 1-65535`},
+		{[]string{"--server", "10.1.2.3", "--controller-port", "0"}, `Error: --controller-port: invalid settings: 0 is out of range 1-65535; leave it out to use the network mode's port`},
 		{[]string{"--server", "10.1.2.3", "--network", "overlay"}, `Error: invalid settings: --network: "overlay" must be bridge or host`},
 		{[]string{"--server", "10.1.2.3", "--group-id", "g_1"}, `Error: invalid settings: --group-id: "g_1" is not an agent group ID like g-TE8la86jlZ`},
 		{[]string{"--server", "10.1.2.3", "--set", "agent.controllerPort=70000"}, `Error: invalid settings: agent.controllerPort: 70000 is out of range 1-65535`},

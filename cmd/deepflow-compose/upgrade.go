@@ -11,6 +11,7 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/engine"
+	"github.com/deepflow-compose/deepflow-compose/render"
 	"github.com/deepflow-compose/deepflow-compose/upgrade"
 )
 
@@ -126,7 +127,9 @@ func runUpgrade(cmd *cobra.Command, args []string, o upgradeOptions) error {
 	defer e.Close()
 	_, err = upgrade.Run(ctx, e, upgrade.Options{
 		Dir: args[0], Version: o.version, DryRun: o.dryRun, Yes: o.yes, Timeout: o.timeout, BackupDir: o.backupDir,
-		Out: out, In: cmd.InOrStdin(), WriteDiff: writeDiff,
+		Out: out, In: cmd.InOrStdin(),
+		// The library masks the deployment's passwords before this sees them.
+		WriteDiff: func(w io.Writer, cs []render.Change) bool { return writeDiff(w, cs) },
 		Bootstrap: upgradeBootstrap(args[0], out),
 	})
 	return upgradeExit(err)

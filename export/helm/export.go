@@ -12,13 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/deployment"
+	"github.com/deepflow-compose/deepflow-compose/internal/limits"
 	"github.com/deepflow-compose/deepflow-compose/render"
 	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/topology"
@@ -170,7 +170,7 @@ func fromDir(dir string) (*source, error) {
 	}
 	sort.Strings(paths)
 	for _, p := range paths {
-		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+		b, err := limits.ReadFile(filepath.Join(dir, filepath.FromSlash(p)), limits.Config)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			edited = append(edited, p+" (removed since the last render)")
@@ -189,7 +189,7 @@ func fromDir(dir string) (*source, error) {
 			ErrHandEdits, dir, strings.Join(edited, ", "), deployment.ManifestName)
 	}
 	read := func(p string) ([]byte, error) {
-		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+		b, err := limits.ReadFile(filepath.Join(dir, filepath.FromSlash(p)), limits.Config)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", dir, err)
 		}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/check"
 	"gopkg.in/yaml.v3"
+
+	"github.com/deepflow-compose/deepflow-compose/internal/limits"
 )
 
 // Finding is one problem in an exported values directory: check's own
@@ -80,7 +82,7 @@ func Lint(dir string) ([]Finding, error) {
 		{ValuesFile, chartDeepFlow}, {SecretsFile, chartDeepFlow}, {AgentValuesFile, chartAgent},
 	} {
 		path := filepath.Join(dir, f.name)
-		data, err := os.ReadFile(path)
+		data, err := limits.ReadFile(path, limits.Config)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -223,7 +225,7 @@ func lineOf(data, match []byte) int {
 // can tell it from a deployment directory.
 func IsValuesDir(dir string) bool {
 	for _, f := range []string{ValuesFile, SecretsFile, AgentValuesFile} {
-		b, err := os.ReadFile(filepath.Join(dir, f))
+		b, err := limits.ReadFile(filepath.Join(dir, f), limits.Config)
 		if err == nil && chartLineRE.Match(firstLines(b, 3)) {
 			return true
 		}

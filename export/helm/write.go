@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/deepflow-compose/deepflow-compose/internal/limits"
 )
 
 // ErrConflict is returned when an export would overwrite a file it did
@@ -28,7 +30,7 @@ func (e *Export) Write(force bool) error {
 	}
 	var conflicts []string
 	for _, f := range e.Files {
-		old, err := os.ReadFile(filepath.Join(e.OutDir, f.Path))
+		old, err := limits.ReadFile(filepath.Join(e.OutDir, f.Path), limits.Config)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

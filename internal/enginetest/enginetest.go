@@ -148,3 +148,22 @@ func findScript() (string, error) {
 		}
 	}
 }
+
+// Buffer collects what an engine prints from several goroutines (compose's
+// progress, readiness) for a test to read.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

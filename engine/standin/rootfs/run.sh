@@ -16,7 +16,6 @@ elif [ -f /etc/deepflow/app.yaml ]; then ROLE=deepflow-app
 elif [ -f /etc/clickhouse-server/config.xml ]; then ROLE=clickhouse
 elif [ -f /etc/my.cnf ]; then ROLE=mysql
 elif [ -f /etc/grafana/grafana.ini ]; then ROLE=grafana
-elif [ -f /etc/deepflow-agent/deepflow-agent.yaml ]; then ROLE=deepflow-agent
 else ROLE=init
 fi
 
@@ -112,12 +111,6 @@ clickhouse)
 	serve tcp "$H" "$(xmlget $C tcp_port)"
 	serve interserver "$H" "$(xmlget $C interserver_http_port)"
 	[ -d /var/lib/clickhouse ] && echo "stand-in data" >/var/lib/clickhouse/standin.bin
-	;;
-deepflow-agent)
-	# The agent only dials out; a stand-in has nothing to send, so it stays
-	# up and quiet, as an agent with restart: always would.
-	log "idle (a stand-in sends no data)"
-	while :; do sleep 3600 & PIDS="$PIDS $!"; wait $!; done
 	;;
 deepflow-app)
 	C=/etc/deepflow/app.yaml

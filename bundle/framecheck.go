@@ -1,0 +1,144 @@
+package bundle
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+)
+
+// Framing of the zstd format (RFC 8878, section 3.1).
+const (
+	zstdMagic         = 0xFD2FB528
+	skippableMagic    = 0x184D2A50
+	skippableMagicMsk = 0xFFFFFFF0
+)
+
+// frameCheck passes a zstd stream through unchanged while following its
+// framing, block header by block header, without decoding. A decoder
+// passes over a skippable frame in silence, and over data appended after
+// the last frame when that data is a skippable frame too; frameCheck
+// notes the first such thing in bad. It never fails the stream itself:
+// damage the decoder sees is better worded by the decoder and the members'
+// checksums, so bad counts only once they found nothing.
+type frameCheck struct {
+	r   io.Reader
+	off int64
+	bad error
+
+	state, then int
+	hdr         [4]byte
+	have        int
+	skip        int64
+	sum         bool
+	frames      int
+}
+
+// frameCheck states. fcSkip passes c.skip bytes, then goes to c.then.
+const (
+	fcMagic = iota
+	fcDescriptor
+	fcBlockHeader
+	fcSkip
+	fcEndFrame // after the last block: its checksum, if any, then a magic
+)
+
+func (c *frameCheck) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.bad == nil {
+		c.bad = c.follow(p[:n])
+		if c.bad == nil && errors.Is(err, io.EOF) && (c.state != fcMagic || c.have != 0) {
+			c.bad = corrupt("the file is truncated: it ends inside a zstd frame, at byte %d", c.off)
+		}
+	}
+	return n, err
+}
+
+func (c *frameCheck) skipThen(n int64, next int) {
+	c.state, c.skip, c.then = fcSkip, n, next
+	c.settle()
+}
+
+// settle leaves states that need no input: an empty skip, a frame's end.
+func (c *frameCheck) settle() {
+	for {
+		switch {
+		case c.state == fcSkip && c.skip == 0:
+			c.state = c.then
+		case c.state == fcEndFrame && c.sum:
+			c.sum = false
+			c.state, c.skip, c.then = fcSkip, 4, fcMagic
+		case c.state == fcEndFrame:
+			c.state = fcMagic
+		default:
+			c.have = 0
+			return
+		}
+	}
+}
+
+func (c *frameCheck) follow(b []byte) error {
+	for len(b) > 0 {
+		switch c.state {
+		case fcSkip:
+			k := min(int64(len(b)), c.skip)
+			b, c.skip, c.off = b[k:], c.skip-k, c.off+k
+			c.settle()
+			continue
+		case fcDescriptor:
+			d := b[0]
+			b, c.off = b[1:], c.off+1
+			single := d&0x20 != 0
+			rest := int64([4]int{0, 1, 2, 4}[d&3]) // dictionary ID
+			if !single {
+				rest++ // window descriptor
+			}
+			rest += [4]int64{0, 2, 4, 8}[d>>6] // content size
+			if d>>6 == 0 && single {
+				rest++
+			}
+			c.sum = d&0x04 != 0
+			c.skipThen(rest, fcBlockHeader)
+			continue
+		}
+		// fcMagic and fcBlockHeader collect their bytes first.
+		want := 4
+		if c.state == fcBlockHeader {
+			want = 3
+		}
+		k := copy(c.hdr[c.have:want], b)
+		b, c.have, c.off = b[k:], c.have+k, c.off+int64(k)
+		if c.have < want {
+			continue
+		}
+		c.have = 0
+		if c.state == fcMagic {
+			m := binary.LittleEndian.Uint32(c.hdr[:])
+			switch {
+			case m == zstdMagic:
+				c.frames++
+				c.state = fcDescriptor
+			case m&skippableMagicMsk == skippableMagic:
+				return corrupt("it holds data that is not part of the bundle: a skippable zstd frame at byte %d", c.off-4)
+			case c.frames > 0:
+				return corrupt("data was appended after its last zstd frame, at byte %d", c.off-4)
+			default:
+				return corrupt("it is not zstd-compressed")
+			}
+			continue
+		}
+		h := uint32(c.hdr[0]) | uint32(c.hdr[1])<<8 | uint32(c.hdr[2])<<16
+		size := int64(h >> 3)
+		switch (h >> 1) & 3 {
+		case 1: // RLE: one byte, repeated
+			size = 1
+		case 3:
+			return corrupt("the compressed data is damaged at byte %d: a reserved block type", c.off-3)
+		}
+		next := fcBlockHeader
+		if h&1 != 0 {
+			next = fcEndFrame
+		}
+		c.skipThen(size, next)
+	}
+	return nil
+}
