@@ -35,6 +35,9 @@ type Release struct {
 	// Releases are the DeepFlow builds the image tag may pull (agentcfg
 	// and serverkeys names); every rendered file must suit each of them.
 	Releases []string `yaml:"releases"`
+	// Schema is, per release in Releases, the database versions its
+	// server expects.
+	Schema map[string]Schema `yaml:"schema"`
 }
 
 // Catalog is the embedded table of supported releases.
@@ -56,6 +59,9 @@ var catalog = func() *Catalog {
 		r.Name = name
 		if len(r.Releases) == 0 {
 			panic("render: embedded catalog.yaml: " + name + " lists no releases")
+		}
+		if err := r.checkSchema(); err != nil {
+			panic("catalog: embedded catalog.yaml: " + name + ": " + err.Error())
 		}
 	}
 	return &c

@@ -34,7 +34,7 @@ port derived from one resolved topology.`,
 		newAgentCmd(), newCheckCmd(), newImagesCmd(),
 		newUpCmd(), newStatusCmd(), newDownCmd(), newLogsCmd(),
 		newBootstrapCmd(), newDoctorCmd(),
-		newBundleCmd(), newExportCmd(),
+		newBundleCmd(), newExportCmd(), newUpgradeCmd(),
 	)
 	return root
 }

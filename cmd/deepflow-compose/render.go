@@ -230,7 +230,9 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print the version of deepflow-compose and the DeepFlow releases it knows",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintf(cmd.OutOrStdout(), "deepflow-compose %s (DeepFlow %s)\n", version, strings.Join(catalog.Versions(), ", "))
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "deepflow-compose %s (DeepFlow %s)\n", version, strings.Join(catalog.Versions(), ", "))
+			printSchemas(w)
 		},
 	}
 }

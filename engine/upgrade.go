@@ -1,0 +1,226 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/cli/cli/command"
+	"github.com/docker/compose/v5/pkg/api"
+	"github.com/moby/moby/client"
+)
+
+// Helpers for `upgrade` (package upgrade): what runs, where its data is,
+// pulling one image, and waiting for chosen services only.
+
+// ServiceContainer is one container of a stack as the engine runs it.
+type ServiceContainer struct {
+	Service   string
+	Container string
+	ID        string
+	// Image is the reference the container was created from; ImageID the
+	// image it really runs (a moving tag may since point elsewhere).
+	Image, ImageID string
+	State          string
+	// WorkingDir is the directory compose ran from (its project label).
+	WorkingDir string
+}
+
+// Containers lists the stack's containers, running or not, by service.
+func (e *Engine) Containers(ctx context.Context, s *Stack) ([]ServiceContainer, error) {
+	cs, err := e.projectContainers(ctx, s.Project)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ServiceContainer, 0, len(cs))
+	for _, c := range cs {
+		name := c.ID
+		if len(c.Names) > 0 {
+			name = strings.TrimPrefix(c.Names[0], "/")
+		}
+		out = append(out, ServiceContainer{
+			Service: c.Labels[api.ServiceLabel], Container: name, ID: c.ID,
+			Image: c.Image, ImageID: c.ImageID, State: string(c.State),
+			WorkingDir: c.Labels[api.WorkingDirLabel],
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
+	return out, nil
+}
+
+// ServiceImages are the images the compose file gives each service.
+func (e *Engine) ServiceImages(ctx context.Context, s *Stack) (map[string]string, error) {
+	p, err := e.project(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for n, svc := range p.Services {
+		out[n] = svc.Image
+	}
+	return out, nil
+}
+
+// ServiceDataDirs lists the host directories under the data dir that the
+// services bind-mount (all services when none are named).
+func (e *Engine) ServiceDataDirs(ctx context.Context, s *Stack, services ...string) ([]string, error) {
+	p, err := e.project(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if len(services) > 0 {
+		sel := &types.Project{Services: types.Services{}}
+		for _, n := range services {
+			svc, err := p.GetService(n)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %q in %s", ErrNoService, n, s.ComposeFile)
+			}
+			sel.Services[n] = svc
+		}
+		p = sel
+	}
+	return dataDirs(s, p), nil
+}
+
+// MarkData records in the data dir's marker that its data is now this
+// stack's version (an upgrade migrated it, a restore brought the old one
+// back). A data dir without this stack's marker is left alone: up claims
+// it.
+func MarkData(s *Stack) error {
+	m, err := readMarker(s.DataDir)
+	if err != nil || m == nil || m.legacy || m.Project != s.Project {
+		return err
+	}
+	m.Version = s.Version
+	return m.write(s.DataDir)
+}
+
+// PullImage pulls ref with the credentials the docker CLI would use. An
+// image that cannot be pulled wraps ErrImage.
+func (e *Engine) PullImage(ctx context.Context, ref string, progress io.Writer) error {
+	auth, err := command.RetrieveAuthTokenFromImage(e.cli.ConfigFile(), ref)
+	if err != nil {
+		return fmt.Errorf("%w: credentials for %s: %v", ErrEngine, ref, err)
+	}
+	res, err := e.api.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: auth})
+	if err != nil {
+		return fmt.Errorf("%w: pull %s: %v", ErrImage, ref, err)
+	}
+	defer res.Close()
+	last := ""
+	for m, err := range res.JSONMessages(ctx) {
+		if err != nil {
+			return fmt.Errorf("%w: pull %s: %v", ErrImage, ref, err)
+		}
+		if m.Error != nil {
+			return fmt.Errorf("%w: pull %s: %s", ErrImage, ref, m.Error.Message)
+		}
+		if line := strings.TrimSpace(m.ID + " " + m.Status); progress != nil && m.Progress == nil && line != last {
+			fmt.Fprintf(progress, "  pull %s: %s\n", ref, line)
+			last = line
+		}
+	}
+	return nil
+}
+
+// HasImage reports whether ref is on the engine.
+func (e *Engine) HasImage(ctx context.Context, ref string) (bool, error) {
+	if _, err := e.api.ImageInspect(ctx, ref); err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("%w: inspect %s: %v", ErrEngine, ref, err)
+	}
+	return true, nil
+}
+
+// WaitServices probes only the named services until they answer or
+// timeout passes, printing each change of a probe's answer (the server's
+// init stage among them). It never stops or restarts a container: when
+// time runs out the services are left as they are.
+func (e *Engine) WaitServices(ctx context.Context, s *Stack, timeout time.Duration, services ...string) ([]*Probe, error) {
+	want := map[string]bool{}
+	for _, n := range services {
+		want[n] = true
+	}
+	var all []*Probe
+	for _, p := range s.probes() {
+		if want[p.Service] {
+			all = append(all, p)
+		}
+	}
+	start := time.Now()
+	deadline := start.Add(timeout)
+	last := map[*Probe]string{}
+	for {
+		var pending []*Probe
+		for _, p := range all {
+			if !p.Ready {
+				pending = append(pending, p)
+			}
+		}
+		if len(pending) == 0 {
+			return all, nil
+		}
+		e.probeAll(ctx, s, pending)
+		for _, p := range pending {
+			if p.Ready {
+				fmt.Fprintf(e.out, "  ready    %-18s %-11s %s (%s)\n", p.Service, p.Listener, p.Target, time.Since(start).Round(100*time.Millisecond))
+			} else if last[p] != p.Detail {
+				fmt.Fprintf(e.out, "  waiting  %-18s %-11s %s\n", p.Service, p.Listener, p.Detail)
+			}
+			last[p] = p.Detail
+		}
+		if ctx.Err() != nil {
+			return all, ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			done := true
+			for _, p := range all {
+				done = done && p.Ready
+			}
+			if !done {
+				return all, e.notReady(ctx, s, all, timeout)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return all, ctx.Err()
+		case <-time.After(e.o.ProbeInterval):
+		}
+	}
+}
+
+// dirSize adds up the sizes of the regular files under dir.
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// DirSize adds up the sizes of the regular files under dir; a missing dir
+// is empty.
+func DirSize(dir string) (int64, error) {
+	n, err := dirSize(dir)
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	return n, err
+}
