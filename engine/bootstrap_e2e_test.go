@@ -85,9 +85,10 @@ func upBootstrapDoctor(t *testing.T, bin, profile string) {
 
 	// The stand-in agent registers every 5 s; give it a few rounds.
 	deadline := time.Now().Add(30 * time.Second)
+	registered := regexp.MustCompile(`(?m)^ok +agent 127\.0\.0\.1 \(.*registered, NORMAL`)
 	for {
 		o, code = runCLI(t, bin, "doctor", s.Dir)
-		if code == 0 || time.Now().After(deadline) {
+		if (code == 0 && registered.MatchString(o)) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(time.Second)
