@@ -13,6 +13,11 @@
 //	manifest.json              the Manifest: image references and IDs, and
 //	                           the size and sha256 of every other member
 //
+// A skippable zstd frame closes the file: the tag "dfc-sha256" and the
+// SHA-256 of every byte before the frame. zstd has bits no decoder reads,
+// so a flipped bit can leave the content, and every member checksum,
+// unchanged; this sum of the file as written catches it.
+//
 // The chunks exist because a tar header states its member's size before the
 // data, and the engine's save stream has no size up front: chunking keeps
 // save streaming with two chunks in memory and no temporary file.
@@ -63,7 +68,7 @@ var (
 )
 
 // Format names the layout described in the package documentation.
-const Format = "deepflow-compose-bundle/1"
+const Format = "deepflow-compose-bundle/2"
 
 // Member names.
 const (

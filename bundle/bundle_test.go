@@ -350,6 +350,9 @@ func craft(t *testing.T, members []member, edit func(*Manifest)) string {
 	}
 	tw.Close()
 	zw.Close()
+	// An attacker seals a crafted bundle as a save does.
+	sum := sha256.Sum256(buf.Bytes())
+	buf.Write(sumTrailer(sum[:]))
 	p := filepath.Join(t.TempDir(), "crafted.tar.zst")
 	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
@@ -403,7 +406,7 @@ func TestCraftedBundles(t *testing.T) {
 		{"no images", []member{c0}, func(m *Manifest) { m.Images = nil }, ErrCorrupt,
 			`bundle is corrupt: the manifest lists no image`},
 		{"format", []member{c0}, func(m *Manifest) { m.Format = "deepflow-compose-bundle/9" }, ErrFormat,
-			`unknown bundle format "deepflow-compose-bundle/9" (this deepflow-compose reads deepflow-compose-bundle/1)`},
+			`unknown bundle format "deepflow-compose-bundle/9" (this deepflow-compose reads deepflow-compose-bundle/2)`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := craft(t, c.members, c.edit)

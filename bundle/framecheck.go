@@ -1,8 +1,11 @@
 package bundle
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"hash"
 	"io"
 )
 
@@ -11,7 +14,23 @@ const (
 	zstdMagic         = 0xFD2FB528
 	skippableMagic    = 0x184D2A50
 	skippableMagicMsk = 0xFFFFFFF0
+	// sumMagic opens the one skippable frame a bundle ends with: the
+	// SHA-256 of every byte before it. A flipped bit can leave the decoded
+	// content, and so every member checksum, unchanged (zstd has bits no
+	// decoder reads); this sum catches it.
+	sumMagic = skippableMagic | 0xD
+	sumTag   = "dfc-sha256"
+	sumSize  = len(sumTag) + sha256.Size
 )
+
+// sumTrailer is the frame a save appends, given the hash of the bytes
+// before it.
+func sumTrailer(sum []byte) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, sumMagic)
+	b = binary.LittleEndian.AppendUint32(b, uint32(sumSize))
+	b = append(b, sumTag...)
+	return append(b, sum...)
+}
 
 // frameCheck passes a zstd stream through unchanged while following its
 // framing, block header by block header, without decoding. A decoder
@@ -24,6 +43,11 @@ type frameCheck struct {
 	r   io.Reader
 	off int64
 	bad error
+	// h hashes every byte before the trailer; trailer collects it.
+	h       hash.Hash
+	trailer []byte
+	// sealed: the checksum frame has passed; nothing may follow it.
+	sealed bool
 
 	state, then int
 	hdr         [4]byte
@@ -40,14 +64,26 @@ const (
 	fcBlockHeader
 	fcSkip
 	fcEndFrame // after the last block: its checksum, if any, then a magic
+	fcTrailer  // the checksum frame's size and content
 )
 
 func (c *frameCheck) Read(p []byte) (int, error) {
+	if c.h == nil {
+		c.h = sha256.New()
+	}
 	n, err := c.r.Read(p)
 	if c.bad == nil {
 		c.bad = c.follow(p[:n])
-		if c.bad == nil && errors.Is(err, io.EOF) && (c.state != fcMagic || c.have != 0) {
-			c.bad = corrupt("the file is truncated: it ends inside a zstd frame, at byte %d", c.off)
+		if c.bad == nil && errors.Is(err, io.EOF) {
+			switch {
+			case c.sealed && c.state == fcMagic && c.have == 0:
+			case c.state == fcMagic && c.have == 0 && c.frames > 0:
+				c.bad = corrupt("it ends without its checksum frame: it is truncated, or was written by another tool or an older deepflow-compose (save it again)")
+			case c.state == fcMagic && c.have == 0:
+				c.bad = corrupt("it is not zstd-compressed")
+			default:
+				c.bad = corrupt("the file is truncated: it ends inside a zstd frame, at byte %d", c.off)
+			}
 		}
 	}
 	return n, err
@@ -79,13 +115,28 @@ func (c *frameCheck) settle() {
 func (c *frameCheck) follow(b []byte) error {
 	for len(b) > 0 {
 		switch c.state {
+		case fcTrailer:
+			k := min(len(b), 4+sumSize-len(c.trailer))
+			c.trailer = append(c.trailer, b[:k]...)
+			b, c.off = b[k:], c.off+int64(k)
+			if len(c.trailer) < 4+sumSize {
+				continue
+			}
+			want := sumTrailer(c.h.Sum(nil))[4:]
+			if !bytes.Equal(c.trailer, want) {
+				return corrupt("its checksum does not match its content: the file was changed after it was written")
+			}
+			c.state, c.sealed = fcMagic, true
+			continue
 		case fcSkip:
 			k := min(int64(len(b)), c.skip)
+			c.h.Write(b[:k])
 			b, c.skip, c.off = b[k:], c.skip-k, c.off+k
 			c.settle()
 			continue
 		case fcDescriptor:
 			d := b[0]
+			c.h.Write(b[:1])
 			b, c.off = b[1:], c.off+1
 			single := d&0x20 != 0
 			rest := int64([4]int{0, 1, 2, 4}[d&3]) // dictionary ID
@@ -106,6 +157,9 @@ func (c *frameCheck) follow(b []byte) error {
 			want = 3
 		}
 		k := copy(c.hdr[c.have:want], b)
+		if c.state == fcBlockHeader {
+			c.h.Write(b[:k])
+		}
 		b, c.have, c.off = b[k:], c.have+k, c.off+int64(k)
 		if c.have < want {
 			continue
@@ -114,9 +168,16 @@ func (c *frameCheck) follow(b []byte) error {
 		if c.state == fcMagic {
 			m := binary.LittleEndian.Uint32(c.hdr[:])
 			switch {
+			case c.sealed && m&skippableMagicMsk != skippableMagic:
+				return corrupt("data was appended after its checksum frame, at byte %d", c.off-4)
 			case m == zstdMagic:
+				// A frame's magic counts once it is known not to be the
+				// checksum frame's.
+				c.h.Write(c.hdr[:4])
 				c.frames++
 				c.state = fcDescriptor
+			case m == sumMagic && c.frames > 0 && !c.sealed:
+				c.state = fcTrailer
 			case m&skippableMagicMsk == skippableMagic:
 				return corrupt("it holds data that is not part of the bundle: a skippable zstd frame at byte %d", c.off-4)
 			case c.frames > 0:

@@ -66,10 +66,24 @@ func corrupt(format string, a ...any) error {
 
 // read walks a bundle stream once, hashing every member, and compares the
 // result with the manifest at its end. visit may be nil.
+//
+// Whatever else it finds wrong, a file whose own checksum fails is
+// reported as changed: a flipped byte can turn a manifest's format or a
+// member's name into something else, and the damage, not that, is the news.
 func read(ctx context.Context, r io.Reader, visit visitFunc) (*Manifest, error) {
+	fc := &frameCheck{r: r}
+	man, err := readFrames(ctx, fc, visit)
+	if err != nil && !errors.Is(err, ErrCorrupt) && ctx.Err() == nil {
+		if _, cerr := io.Copy(io.Discard, fc); cerr == nil && fc.bad != nil {
+			return nil, fc.bad
+		}
+	}
+	return man, err
+}
+
+func readFrames(ctx context.Context, fc *frameCheck, visit visitFunc) (*Manifest, error) {
 	// A forged frame must not make the decoder reserve a huge window; ours
 	// are written with zstd's default levels, whose windows are far below.
-	fc := &frameCheck{r: r}
 	zr, err := zstd.NewReader(fc, zstd.WithDecoderMaxWindow(64<<20), zstd.WithDecoderConcurrency(2))
 	if err != nil {
 		return nil, corrupt("%v", err)

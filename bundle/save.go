@@ -106,7 +106,10 @@ func Save(ctx context.Context, o SaveOptions) (*SaveResult, error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	zw, err := zstd.NewWriter(tmp, zstd.WithEncoderLevel(o.Level))
+	// Everything compressed is hashed on its way to the file; the hash
+	// closes the bundle in its own frame (sumTrailer).
+	sum := sha256.New()
+	zw, err := zstd.NewWriter(io.MultiWriter(tmp, sum), zstd.WithEncoderLevel(o.Level))
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +139,9 @@ func Save(ctx context.Context, o SaveOptions) (*SaveResult, error) {
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	if _, err := tmp.Write(sumTrailer(sum.Sum(nil))); err != nil {
 		return nil, err
 	}
 	if err := tmp.Sync(); err != nil {

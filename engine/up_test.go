@@ -49,7 +49,7 @@ func TestUpBridgeThenHostNetwork(t *testing.T) {
 				}
 			}
 			o := out.String()
-			for _, want := range []string{"ok    engine", "ok    ports", "All services ready", "Grafana:  http://127.0.0.1:3000", "GRAFANA_ADMIN_PASSWORD", "NEXT-STEPS.md"} {
+			for _, want := range []string{"ok    engine", "ok    ports", "All services ready", "Grafana:  http://127.0.0.1:3000", "printenv GF_SECURITY_ADMIN_PASSWORD", "NEXT-STEPS.md"} {
 				if !strings.Contains(o, want) {
 					t.Errorf("up output lacks %q", want)
 				}
