@@ -426,10 +426,16 @@ const logTail = 15
 // each change of a probe's answer.
 func (e *Engine) WaitReady(ctx context.Context, s *Stack, timeout time.Duration) ([]*Probe, error) {
 	all := s.probes()
+	fmt.Fprintf(e.out, "Waiting up to %s for %d readiness probes\n", timeout, len(all))
+	return e.wait(ctx, s, timeout, all, true)
+}
+
+// wait probes until every one of probes answers or timeout passes; summary
+// prints the closing line.
+func (e *Engine) wait(ctx context.Context, s *Stack, timeout time.Duration, all []*Probe, summary bool) ([]*Probe, error) {
 	start := time.Now()
 	deadline := start.Add(timeout)
 	last := map[*Probe]string{}
-	fmt.Fprintf(e.out, "Waiting up to %s for %d readiness probes\n", timeout, len(all))
 	for {
 		var pending []*Probe
 		for _, p := range all {
@@ -438,7 +444,9 @@ func (e *Engine) WaitReady(ctx context.Context, s *Stack, timeout time.Duration)
 			}
 		}
 		if len(pending) == 0 {
-			fmt.Fprintf(e.out, "All services ready after %s\n", time.Since(start).Round(100*time.Millisecond))
+			if summary {
+				fmt.Fprintf(e.out, "All services ready after %s\n", time.Since(start).Round(100*time.Millisecond))
+			}
 			return all, nil
 		}
 		e.probeAll(ctx, s, pending)

@@ -156,46 +156,7 @@ func (e *Engine) WaitServices(ctx context.Context, s *Stack, timeout time.Durati
 			all = append(all, p)
 		}
 	}
-	start := time.Now()
-	deadline := start.Add(timeout)
-	last := map[*Probe]string{}
-	for {
-		var pending []*Probe
-		for _, p := range all {
-			if !p.Ready {
-				pending = append(pending, p)
-			}
-		}
-		if len(pending) == 0 {
-			return all, nil
-		}
-		e.probeAll(ctx, s, pending)
-		for _, p := range pending {
-			if p.Ready {
-				fmt.Fprintf(e.out, "  ready    %-18s %-11s %s (%s)\n", p.Service, p.Listener, p.Target, time.Since(start).Round(100*time.Millisecond))
-			} else if last[p] != p.Detail {
-				fmt.Fprintf(e.out, "  waiting  %-18s %-11s %s\n", p.Service, p.Listener, p.Detail)
-			}
-			last[p] = p.Detail
-		}
-		if ctx.Err() != nil {
-			return all, ctx.Err()
-		}
-		if time.Now().After(deadline) {
-			done := true
-			for _, p := range all {
-				done = done && p.Ready
-			}
-			if !done {
-				return all, e.notReady(ctx, s, all, timeout)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return all, ctx.Err()
-		case <-time.After(e.o.ProbeInterval):
-		}
-	}
+	return e.wait(ctx, s, timeout, all, false)
 }
 
 // dirSize adds up the sizes of the regular files under dir.
