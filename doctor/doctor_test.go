@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http/httptest"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/api"
 	"github.com/deepflow-compose/deepflow-compose/api/apitest"
 	"github.com/deepflow-compose/deepflow-compose/bootstrap"
+	goldenfile "github.com/deepflow-compose/deepflow-compose/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -104,19 +104,7 @@ func golden(t *testing.T, name string, fs []Finding, base string, repl ...string
 	}
 	for ext, buf := range map[string]*bytes.Buffer{".txt": &a, ".json": &b} {
 		got := []byte(strings.NewReplacer(append([]string{base, "http://SERVER"}, repl...)...).Replace(buf.String()))
-		path := filepath.Join("testdata", name+ext)
-		if *update {
-			if err := os.WriteFile(path, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run with -update)", err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", path, got, want)
-		}
+		goldenfile.Check(t, filepath.Join("testdata", name+ext), got, *update)
 	}
 }
 

@@ -4,11 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/deepflow-compose/deepflow-compose/internal/golden"
 
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
@@ -94,18 +95,5 @@ func TestReadGolden(t *testing.T) {
 	if v, ok := d.MyCnf.Get("client", "port"); ok {
 		fmt.Fprintf(&b, "ini %s\n", val(v))
 	}
-	got := b.String()
-	golden := filepath.Join("testdata", "golden.txt")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("Read differs from %s (go test ./layout -update, then read the diff):\n%s", golden, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "golden.txt"), []byte(b.String()), *update)
 }

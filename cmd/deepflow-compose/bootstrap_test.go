@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deepflow-compose/deepflow-compose/internal/golden"
+
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 	"github.com/deepflow-compose/deepflow-compose/api"
 	"github.com/deepflow-compose/deepflow-compose/api/apitest"
@@ -62,22 +64,7 @@ func cli(args ...string) (string, string, int) {
 
 func goldenFile(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if updating() {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name), []byte(got), updating())
 }
 
 // Bootstrap from a rendered directory: domain, group with the rendered ID
