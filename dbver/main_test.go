@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deepflow-compose/deepflow-compose/internal/stacktest"
+
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
 
@@ -27,8 +29,6 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/engine/standin"
 	"github.com/deepflow-compose/deepflow-compose/internal/enginetest"
 	"github.com/deepflow-compose/deepflow-compose/layout"
-	"github.com/deepflow-compose/deepflow-compose/render"
-	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
@@ -69,20 +69,7 @@ func renderStack(t *testing.T, sets ...string) *stack {
 		"registry=" + testRegistry,
 		"projectName=dfc-dbver",
 	}, sets...)
-	plan, err := render.Prepare(context.Background(), render.Options{
-		Inputs: settings.Inputs{Profile: "bridge", NodeIP: "127.0.0.1", Sets: sets},
-		OutDir: filepath.Join(root, "deploy"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := plan.Write(false); err != nil {
-		t.Fatal(err)
-	}
-	s, err := engine.Load(filepath.Join(root, "deploy"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := stacktest.Render(t, root, "bridge", sets...)
 	out := &syncBuffer{}
 	e, err := engine.New(engine.Options{Out: out, Err: out, Progress: engine.ProgressPlain})
 	if err != nil {

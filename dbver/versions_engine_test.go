@@ -3,13 +3,14 @@ package dbver_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/deepflow-compose/deepflow-compose/internal/stacktest"
 
 	"github.com/moby/moby/client"
 
@@ -27,32 +28,17 @@ var releases = []struct{ server, dbVersion string }{
 	{"v7.1.8", "7.1.0.30"},
 }
 
-// seedVersion creates a database the way DeepFlow's migrator leaves it:
-// table db_version with one row.
-func seedVersion(db, version string) string {
-	q := "`" + db + "`"
-	return fmt.Sprintf(`DROP DATABASE IF EXISTS %[1]s; CREATE DATABASE %[1]s;
-CREATE TABLE %[1]s.db_version (
-  version CHAR(64),
-  created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-  updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
-  PRIMARY KEY (version)
-) ENGINE=innodb DEFAULT CHARSET=utf8;
-INSERT INTO %[1]s.db_version (version) VALUES ('%[2]s');
-`, q, version)
-}
-
 func TestVersions(t *testing.T) {
 	st := renderStack(t)
 	m := st.startMySQL(t)
 	ctx := context.Background()
 	// Databases that are not DeepFlow's, even with a db_version, are not read.
-	mustSQL(t, m, seedVersion("deepflow_archive", "9.9.9.9")+seedVersion("grafana", "9.9.9.9"))
+	mustSQL(t, m, stacktest.SeedVersionSQL("deepflow_archive", "9.9.9.9")+stacktest.SeedVersionSQL("grafana", "9.9.9.9"))
 
 	target := releases[len(releases)-1]
 	for _, rel := range releases {
 		t.Run("as "+rel.server+" leaves it", func(t *testing.T) {
-			mustSQL(t, m, seedVersion("deepflow", rel.dbVersion)+seedVersion("0002_deepflow", rel.dbVersion))
+			mustSQL(t, m, stacktest.SeedVersionSQL("deepflow", rel.dbVersion)+stacktest.SeedVersionSQL("0002_deepflow", rel.dbVersion))
 			got, err := m.Versions(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -80,7 +66,7 @@ func TestVersions(t *testing.T) {
 	}
 
 	t.Run("empty version", func(t *testing.T) {
-		mustSQL(t, m, seedVersion("deepflow", "7.0.1.29")+seedVersion("0002_deepflow", "7.0.1.29")+"DELETE FROM `0002_deepflow`.db_version")
+		mustSQL(t, m, stacktest.SeedVersionSQL("deepflow", "7.0.1.29")+stacktest.SeedVersionSQL("0002_deepflow", "7.0.1.29")+"DELETE FROM `0002_deepflow`.db_version")
 		got, err := m.Versions(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -95,7 +81,7 @@ func TestVersions(t *testing.T) {
 	})
 
 	t.Run("no db_version table", func(t *testing.T) {
-		mustSQL(t, m, seedVersion("deepflow", "7.0.1.29")+"DROP DATABASE `0002_deepflow`; DROP TABLE deepflow.db_version")
+		mustSQL(t, m, stacktest.SeedVersionSQL("deepflow", "7.0.1.29")+"DROP DATABASE `0002_deepflow`; DROP TABLE deepflow.db_version")
 		got, err := m.Versions(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -133,7 +119,7 @@ func TestDumpVerifyRestore(t *testing.T) {
 	st := renderStack(t)
 	m := st.startMySQL(t)
 	ctx := context.Background()
-	mustSQL(t, m, seedVersion("deepflow", "7.0.1.29")+seedVersion("0003_deepflow", "7.0.1.29")+trickySeed+
+	mustSQL(t, m, stacktest.SeedVersionSQL("deepflow", "7.0.1.29")+stacktest.SeedVersionSQL("0003_deepflow", "7.0.1.29")+trickySeed+
 		"CREATE TABLE grafana.dashboard (id INT PRIMARY KEY, title VARCHAR(64)); INSERT INTO grafana.dashboard VALUES (1, 'DeepFlow Templates');")
 	snapshot := func() [][]string {
 		return mustSQL(t, m, "SELECT id, name, IFNULL(note, 'NULL!'), HEX(raw) FROM deepflow.vtap_group ORDER BY id")

@@ -20,14 +20,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deepflow-compose/deepflow-compose/internal/stacktest"
+
 	"github.com/docker/compose/v5/pkg/api"
 	"github.com/moby/moby/client"
 
 	"github.com/deepflow-compose/deepflow-compose/engine"
 	"github.com/deepflow-compose/deepflow-compose/engine/standin"
 	"github.com/deepflow-compose/deepflow-compose/internal/enginetest"
-	"github.com/deepflow-compose/deepflow-compose/render"
-	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // testRegistry keeps every image name on loopback: should a stand-in be
@@ -74,21 +74,7 @@ func renderStack(t testing.TB, profile string, sets ...string) *engine.Stack {
 		// may not grant).
 		"agent.onServer=false",
 	}, sets...)
-	plan, err := render.Prepare(context.Background(), render.Options{
-		Inputs: settings.Inputs{Profile: profile, NodeIP: "127.0.0.1", Sets: sets},
-		OutDir: filepath.Join(root, "deploy"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := plan.Write(false); err != nil {
-		t.Fatal(err)
-	}
-	s, err := engine.Load(filepath.Join(root, "deploy"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return stacktest.Render(t, root, profile, sets...)
 }
 
 // buildStandins builds stand-in images under every name the stack asks for.

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deepflow-compose/deepflow-compose/internal/stacktest"
+
 	"github.com/moby/moby/client"
 
 	"github.com/deepflow-compose/deepflow-compose/catalog"
@@ -33,21 +35,6 @@ const (
 	ckV70 = "v7.0.5.0"
 	ckV71 = "v7.1.7.3"
 )
-
-// seedVersion creates a database as DeepFlow's migrator leaves it: table
-// db_version with one row.
-func seedVersion(db, version string) string {
-	q := "`" + db + "`"
-	return fmt.Sprintf(`DROP DATABASE IF EXISTS %[1]s; CREATE DATABASE %[1]s;
-CREATE TABLE %[1]s.db_version (
-  version CHAR(64),
-  created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-  updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
-  PRIMARY KEY (version)
-) ENGINE=innodb DEFAULT CHARSET=utf8;
-INSERT INTO %[1]s.db_version (version) VALUES ('%[2]s');
-`, q, version)
-}
 
 const dataSeed = `
 CREATE TABLE deepflow.vtap_group (id INT PRIMARY KEY, name VARCHAR(64), note TEXT) DEFAULT CHARSET=utf8mb4;
@@ -203,7 +190,7 @@ func newFixture(t *testing.T) *fixture {
 	if f.m, err = dbver.MySQLFor(e.API(), s); err != nil {
 		t.Fatal(err)
 	}
-	f.sql(seedVersion("deepflow", dbV70) + seedVersion("0002_deepflow", dbV70) + dataSeed)
+	f.sql(stacktest.SeedVersionSQL("deepflow", dbV70) + stacktest.SeedVersionSQL("0002_deepflow", dbV70) + dataSeed)
 	return f
 }
 
