@@ -55,12 +55,28 @@ type frameCheck struct {
 	skip        int64
 	sum         bool
 	frames      int
+
+	// list locates every data frame, for a load that decodes several at
+	// once; tooMany says it stopped counting. trailerAt is where the
+	// checksum frame starts.
+	list      []frameInfo
+	tooMany   bool
+	trailerAt int64
+	// The frame header's fields after its descriptor: hdrWant bytes, the
+	// last fcsLen of them its content size.
+	head    [14]byte
+	hdrWant int
+	fcsLen  int
 }
+
+// maxFrames bounds the frames a check lists: far more than a save writes.
+const maxFrames = 1 << 16
 
 // frameCheck states. fcSkip passes c.skip bytes, then goes to c.then.
 const (
 	fcMagic = iota
 	fcDescriptor
+	fcHeader // the frame header's fields after its descriptor
 	fcBlockHeader
 	fcSkip
 	fcEndFrame // after the last block: its checksum, if any, then a magic
@@ -112,6 +128,23 @@ func (c *frameCheck) settle() {
 	}
 }
 
+// endHeader notes the frame's content size and goes on to its blocks.
+func (c *frameCheck) endHeader() {
+	f := c.head[c.hdrWant-c.fcsLen : c.hdrWant]
+	var v uint64
+	for i := len(f) - 1; i >= 0; i-- {
+		v = v<<8 | uint64(f[i])
+	}
+	if c.fcsLen == 2 {
+		v += 256
+	}
+	if n := len(c.list); n > 0 && !c.tooMany && c.fcsLen > 0 && v <= 1<<62 {
+		c.list[n-1].content = int64(v)
+	}
+	c.state = fcBlockHeader
+	c.settle()
+}
+
 func (c *frameCheck) follow(b []byte) error {
 	for len(b) > 0 {
 		switch c.state {
@@ -134,6 +167,14 @@ func (c *frameCheck) follow(b []byte) error {
 			b, c.skip, c.off = b[k:], c.skip-k, c.off+k
 			c.settle()
 			continue
+		case fcHeader:
+			k := copy(c.head[c.have:c.hdrWant], b)
+			c.h.Write(b[:k])
+			b, c.have, c.off = b[k:], c.have+k, c.off+int64(k)
+			if c.have == c.hdrWant {
+				c.endHeader()
+			}
+			continue
 		case fcDescriptor:
 			d := b[0]
 			c.h.Write(b[:1])
@@ -148,7 +189,14 @@ func (c *frameCheck) follow(b []byte) error {
 				rest++
 			}
 			c.sum = d&0x04 != 0
-			c.skipThen(rest, fcBlockHeader)
+			c.fcsLen = [4]int{0, 2, 4, 8}[d>>6]
+			if d>>6 == 0 && single {
+				c.fcsLen = 1
+			}
+			c.state, c.hdrWant, c.have = fcHeader, int(rest), 0
+			if rest == 0 {
+				c.endHeader()
+			}
 			continue
 		}
 		// fcMagic and fcBlockHeader collect their bytes first.
@@ -175,9 +223,14 @@ func (c *frameCheck) follow(b []byte) error {
 				// checksum frame's.
 				c.h.Write(c.hdr[:4])
 				c.frames++
+				if len(c.list) < maxFrames {
+					c.list = append(c.list, frameInfo{off: c.off - 4, content: -1})
+				} else {
+					c.tooMany = true
+				}
 				c.state = fcDescriptor
 			case m == sumMagic && c.frames > 0 && !c.sealed:
-				c.state = fcTrailer
+				c.state, c.trailerAt = fcTrailer, c.off-4
 			case m&skippableMagicMsk == skippableMagic:
 				return corrupt("it holds data that is not part of the bundle: a skippable zstd frame at byte %d", c.off-4)
 			case c.frames > 0:

@@ -71,7 +71,24 @@ func Load(ctx context.Context, o LoadOptions) (*LoadResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := unpack(ctx, o, parent, target)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	f, size, err := open(o.File)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	c, err := precheck(ctx, f, size, o.Progress)
+	if err != nil {
+		return nil, err
+	}
+	var st *staged
+	if c != nil {
+		st, err = stream(ctx, o, f, c, parent, target)
+	} else {
+		st, err = unpack(ctx, o, f, size, parent, target)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -160,8 +177,12 @@ func (s *staged) remove() {
 	}
 }
 
-// loadImages hands the spooled images' tar to the engine.
+// loadImages hands the spooled images' tar to the engine; a streamed load
+// has done so already.
 func (s *staged) loadImages(ctx context.Context, o LoadOptions) error {
+	if s.spool == nil {
+		return nil
+	}
 	st, err := s.spool.Stat()
 	if err != nil {
 		return err
@@ -180,46 +201,56 @@ func (s *staged) loadImages(ctx context.Context, o LoadOptions) error {
 // spoolBuf sizes the copies into the spool: fewer, larger writes.
 const spoolBuf = 1 << 20
 
-// unpack reads the bundle once, checking every member: image chunks go to
-// a spool file and the directory's files into a temporary directory, both
-// in parent. Nothing reaches the engine here.
-func unpack(ctx context.Context, o LoadOptions, parent, target string) (*staged, error) {
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, err
-	}
-	f, size, err := open(o.File)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+// stage makes the temporary directory beside the target, and the spool
+// file when asked.
+func stage(o LoadOptions, parent, target string, spool bool) (*staged, *os.Root, error) {
 	base := "." + filepath.Base(target)
 	if target == "" {
 		base = "." + strings.TrimSuffix(filepath.Base(o.File), ".tar.zst")
 	}
 	st := &staged{}
-	fail := func(err error) (*staged, error) {
-		st.remove()
-		return nil, err
-	}
+	var err error
 	if st.dir, err = os.MkdirTemp(parent, base+".load-"); err != nil {
-		return fail(err)
+		return nil, nil, err
+	}
+	fail := func(err error) (*staged, *os.Root, error) {
+		st.remove()
+		return nil, nil, err
 	}
 	if err := os.Chmod(st.dir, 0o755); err != nil {
 		return fail(err)
 	}
-	// The spool has no name once open: only this process can reach it,
-	// and it is gone when the process is, however it ends.
-	if st.spool, err = os.CreateTemp(parent, base+".images-*.tar"); err != nil {
-		return fail(err)
-	}
-	if err := os.Remove(st.spool.Name()); err != nil {
-		return fail(err)
+	if spool {
+		// The spool has no name once open: only this process can reach it,
+		// and it is gone when the process is, however it ends.
+		if st.spool, err = os.CreateTemp(parent, base+".images-*.tar"); err != nil {
+			return fail(err)
+		}
+		if err := os.Remove(st.spool.Name()); err != nil {
+			return fail(err)
+		}
 	}
 	root, err := os.OpenRoot(st.dir)
 	if err != nil {
 		return fail(err)
 	}
+	return st, root, nil
+}
+
+// unpack reads the bundle once, checking every member: image chunks go to
+// a spool file and the directory's files into a temporary directory, both
+// in parent. Nothing reaches the engine here. Bundles that stream cannot
+// take go this way.
+func unpack(ctx context.Context, o LoadOptions, f *os.File, size int64, parent, target string) (*staged, error) {
+	st, root, err := stage(o, parent, target, true)
+	if err != nil {
+		return nil, err
+	}
 	defer root.Close()
+	fail := func(err error) (*staged, error) {
+		st.remove()
+		return nil, err
+	}
 
 	m := newMeter(o.Progress, "verify", size)
 	buf := make([]byte, spoolBuf)

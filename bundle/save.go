@@ -109,10 +109,11 @@ func Save(ctx context.Context, o SaveOptions) (*SaveResult, error) {
 	// Everything compressed is hashed on its way to the file; the hash
 	// closes the bundle in its own frame (sumTrailer).
 	sum := sha256.New()
-	zw, err := zstd.NewWriter(io.MultiWriter(tmp, sum), zstd.WithEncoderLevel(o.Level))
+	zw, err := newFrameWriter(io.MultiWriter(tmp, sum), o.Level)
 	if err != nil {
 		return nil, err
 	}
+	defer zw.Close()
 	meter := newMeter(o.Progress, "save", estimate)
 	w := &writer{tw: tar.NewWriter(zw), meter: meter, man: man}
 
@@ -129,6 +130,12 @@ func Save(ctx context.Context, o SaveOptions) (*SaveResult, error) {
 		return nil, err
 	}
 	mb = append(mb, '\n')
+	// The manifest gets a frame of its own, the last: load reads it there
+	// before anything else.
+	if err := w.tw.Flush(); err != nil {
+		return nil, err
+	}
+	zw.Flush()
 	if err := w.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: ManifestName, Mode: 0o644, Size: int64(len(mb)), ModTime: epoch}); err != nil {
 		return nil, err
 	}
