@@ -4,7 +4,10 @@
 // # Format
 //
 // A bundle is one zstd stream (with zstd's frame checksums) of one tar
-// archive, whose members come in this order:
+// archive. The stream is a series of independent frames of 16 MiB of the
+// tar each, so that save compresses and load decodes several at once; the
+// manifest has the last frame to itself. Any zstd decoder reads the frames
+// as one stream. The tar's members come in this order:
 //
 //	images/images.tar.000000   the images as one `docker save` tar (layers
 //	images/images.tar.000001   shared between images stored once), cut in
@@ -25,14 +28,28 @@
 //
 // # Trust
 //
-// Load reads the bundle once. It checks every member against the manifest
-// as it streams past and refuses the bundle on any difference — a flipped
-// byte, a truncated file, a member the manifest does not list, a path that
-// would leave the target directory, a link, data after the archive's end
-// — and meanwhile writes the images' tar to a spool file and the directory
-// into a temporary one, both beside the target. Only once the whole bundle
-// has matched does the engine get the spool file, and the directory move
-// in place at the end. Verify is the same pass, writing nothing.
+// Nothing a bundle holds is taken by the engine, or written where the
+// directory goes, before the whole bundle has been checked. Load first
+// reads the file without decoding it: its framing, and the checksum frame
+// over every byte, so that any damage to the file stops it there, with
+// nothing sent anywhere. It then reads the manifest from the last frame
+// and checks it on its own. Only then does it decode the frames, several
+// at once, and stream the images' tar into the engine while it checks
+// every member against the manifest and refuses the bundle on any
+// difference — a member that differs from its checksum or size, one the
+// manifest does not list, a path that would leave the target directory,
+// a link, data after the archive's end. The engine takes images only once
+// it has read the end of their tar; load follows that tar as the engine
+// does and holds its end back until the whole bundle has matched, and on
+// a refusal breaks the upload off, so that the engine loads nothing. The
+// directory is unpacked into a temporary one beside the target and moved
+// in place at the end.
+//
+// A bundle in one frame (as saves before the frames wrote them) or with a
+// manifest that does not read from its last frame is loaded as it always
+// was: read once with every member checked, the images' tar spooled to an
+// unnamed file beside the target, and that file handed to the engine only
+// once the whole bundle has matched. Verify is that pass, writing nothing.
 package bundle
 
 import (

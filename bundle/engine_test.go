@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/moby/moby/client"
@@ -219,5 +220,38 @@ func TestEngineSaveRemoveLoad(t *testing.T) {
 	}
 	if _, err := deployment.Load(out); err != nil {
 		t.Errorf("the unpacked directory does not load as a render: %v", err)
+	}
+}
+
+// A bundle that checks as sound up front (its framing and its checksum
+// frame were made anew) but whose last file differs from its manifest
+// streams its images into the real engine and is refused only at its end:
+// the engine must have taken none of them. (This engine reads an upload to
+// its end before it loads, so the broken-off upload alone stops it here;
+// TestStreamHoldsBackTheEnd covers a reader that stops at the tar's end.)
+func TestEngineRefusedStreamLoadsNothing(t *testing.T) {
+	needEngine(t)
+	ctx := context.Background()
+	e := newEngine(t)
+	d := renderDeployment(t, "projectName=dfc-bundle-stream")
+	buildStandins(t, e, d)
+	refs := d.Images.List()
+	file := filepath.Join(t.TempDir(), "deepflow-bundle.tar.zst")
+	if _, err := bundle.Save(ctx, bundle.SaveOptions{Dir: d.Dir, Out: file, Engine: e, ChunkSize: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	bundle.Reseal(t, file, func(ms []bundle.TarMember, m *bundle.Manifest) []bundle.TarMember {
+		ms[len(ms)-1].Data = append(ms[len(ms)-1].Data, '\n')
+		return ms
+	})
+	removeImages(t, e, refs)
+	_, err := bundle.Load(ctx, bundle.LoadOptions{File: file, OutDir: filepath.Join(t.TempDir(), "out"), Engine: e})
+	if !errors.Is(err, bundle.ErrCorrupt) || !strings.Contains(err.Error(), "; the manifest says ") {
+		t.Fatalf("err = %v, want the member that differs", err)
+	}
+	for _, r := range refs {
+		if _, err := e.Inspect(ctx, r); !errors.Is(err, engine.ErrImage) {
+			t.Errorf("a refused bundle loaded %s (%v)", r, err)
+		}
 	}
 }

@@ -1,0 +1,276 @@
+package bundle
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Frames: what the writer cuts, frameCheck lists with their sizes and the
+// reader puts back together, byte for byte, the same way every time.
+func TestFramesRoundTrip(t *testing.T) {
+	in := frameInput(2*frameSize + frameSize/3)
+	write := func() []byte {
+		var buf bytes.Buffer
+		fw, err := newFrameWriter(&buf, zstd.SpeedDefault)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Odd-sized writes, and a frame ended early by Flush.
+		fw.Write(in[:1000])
+		fw.Flush()
+		for p := in[1000:]; len(p) > 0; {
+			k := min(len(p), 777_777)
+			if _, err := fw.Write(p[:k]); err != nil {
+				t.Fatal(err)
+			}
+			p = p[k:]
+		}
+		if err := fw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	out := write()
+	if !bytes.Equal(out, write()) {
+		t.Fatal("the same input gave two different outputs")
+	}
+	sum := sha256.Sum256(out)
+	sealedOut := append(bytes.Clone(out), sumTrailer(sum[:])...)
+	fc := &frameCheck{r: bytes.NewReader(sealedOut)}
+	if _, err := io.Copy(io.Discard, fc); err != nil || fc.bad != nil {
+		t.Fatalf("frame check: %v %v", err, fc.bad)
+	}
+	want := []int64{1000, frameSize, frameSize, int64(len(in)) - 1000 - 2*frameSize}
+	var got []int64
+	for _, f := range fc.list {
+		got = append(got, f.content)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || fc.list[0].off != 0 || fc.trailerAt != int64(len(out)) {
+		t.Fatalf("frames %v (first at %d, trailer at %d), want sizes %v, first at 0, trailer at %d", got, fc.list[0].off, fc.trailerAt, want, len(out))
+	}
+	fr, err := newFrameReader(bytes.NewReader(out), fc.list, fc.trailerAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fr.Close()
+	dec, err := io.ReadAll(fr)
+	if err != nil || !bytes.Equal(dec, in) {
+		t.Fatalf("decoded %d bytes (%v), want the %d written", len(dec), err, len(in))
+	}
+	// Any zstd decoder reads the frames as one stream.
+	zr, _ := zstd.NewReader(bytes.NewReader(out))
+	defer zr.Close()
+	if all, err := io.ReadAll(zr); err != nil || !bytes.Equal(all, in) {
+		t.Fatalf("stream decoder: %d bytes, %v", len(all), err)
+	}
+}
+
+// A frame whose content is not the size its header states is refused.
+func TestFrameReaderChecksSizes(t *testing.T) {
+	enc, _ := zstd.NewWriter(nil)
+	a := enc.EncodeAll([]byte("hello"), nil)
+	fr, _ := newFrameReader(bytes.NewReader(a), []frameInfo{{off: 0, content: 6}}, int64(len(a)))
+	defer fr.Close()
+	if _, err := io.ReadAll(fr); err == nil || err.Error() != "a frame holds 5 bytes where its header states 6" {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// tarEngine reads what it is given as the engine does: as a tar, which it
+// takes only once it reaches the tar's end.
+type tarEngine struct {
+	*fakeEngine
+	members []string
+	ended   bool  // it read the end of the archive
+	err     error // how its upload ended otherwise
+}
+
+func (e *tarEngine) LoadImages(_ context.Context, r io.Reader) ([]string, error) {
+	e.loads++
+	e.members, e.ended, e.err = nil, false, nil
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			e.ended = true
+			break
+		}
+		if err != nil {
+			e.err = err
+			return nil, err
+		}
+		e.members = append(e.members, hdr.Name)
+	}
+	// What follows the end, the engine leaves unread.
+	return nil, nil
+}
+
+// imagesTar is a tar of n members of random bytes, as `docker save`
+// writes one.
+func imagesTar(t *testing.T, n int, seed uint64) []byte {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	r := rand.New(rand.NewPCG(seed, 9))
+	for i := range n {
+		b := make([]byte, 20_000+i*3_001)
+		for j := range b {
+			b[j] = byte(r.Uint32())
+		}
+		tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("blobs/sha256/%064x", i), Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg})
+		tw.Write(b)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// A bundle save writes streams into the engine: the engine has the images
+// before the bundle's last member is read. It takes them only when the
+// whole bundle matched its manifest: otherwise the upload breaks off before
+// the end of the images' tar, wherever in the bundle the fault is — also
+// when the images' tar ends early and a later chunk is what is wrong.
+func TestStreamHoldsBackTheEnd(t *testing.T) {
+	dir, d := renderDir(t)
+	whole := imagesTar(t, 4, 1)
+	early := append(imagesTar(t, 2, 2), imagesTar(t, 2, 3)...) // an end in the middle
+	wrongSHA := strings.Repeat("0", 64)
+	for _, c := range []struct {
+		name  string
+		save  []byte
+		edit  func([]TarMember, *Manifest) []TarMember
+		want  string // the error, after the file's name; "" for none
+		ended bool
+	}{
+		{"sound", whole, nil, "", true},
+		{"sound, tar ends early", early, nil, "", true},
+		{"file member differs", whole, func(ms []TarMember, m *Manifest) []TarMember {
+			for i := range m.Members {
+				if m.Members[i].Name == "deploy/.env" {
+					m.Members[i].SHA256 = wrongSHA
+				}
+			}
+			return ms
+		}, `bundle is corrupt: member "deploy/.env" has sha256 `, false},
+		{"last chunk differs, tar ends early", early, func(ms []TarMember, m *Manifest) []TarMember {
+			last := ""
+			for _, x := range ms {
+				if chunkRE.MatchString(x.Name) {
+					last = x.Name
+				}
+			}
+			for i := range m.Members {
+				if m.Members[i].Name == last {
+					m.Members[i].SHA256 = wrongSHA
+				}
+			}
+			return ms
+		}, `bundle is corrupt: member "images/images.tar.`, false},
+		{"member not listed", whole, func(ms []TarMember, m *Manifest) []TarMember {
+			return append(ms, TarMember{Name: "deploy/extra", Data: []byte("x")})
+		}, `bundle is corrupt: member "deploy/extra" is not in the manifest`, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake(d, 0)
+			f.save = c.save
+			e := &tarEngine{fakeEngine: f}
+			file := saveFake(t, dir, f, 7_000)
+			if c.edit != nil {
+				Reseal(t, file, c.edit)
+			}
+			target := filepath.Join(t.TempDir(), "out")
+			_, err := Load(context.Background(), LoadOptions{File: file, OutDir: target, Engine: e})
+			if c.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else if !errors.Is(err, ErrCorrupt) || !strings.HasPrefix(err.Error(), file+": "+c.want) {
+				t.Fatalf("err = %v\nwant  %s: %s…", err, file, c.want)
+			}
+			if e.loads != 1 {
+				t.Fatalf("the engine was called %d times; a saved bundle streams into it once", e.loads)
+			}
+			if e.ended != c.ended {
+				t.Errorf("the engine read the end of the images' tar: %v, want %v (members %v, error %v)", e.ended, c.ended, e.members, e.err)
+			}
+			if c.ended {
+				if len(e.members) == 0 {
+					t.Error("the engine got no member")
+				}
+				return
+			}
+			if e.err == nil {
+				t.Error("the engine's upload ended cleanly; it must break off")
+			}
+			if _, err := os.Stat(target); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("a refused bundle created %s", target)
+			}
+			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(target), ".*")); len(left) > 0 {
+				t.Errorf("load left %v", left)
+			}
+		})
+	}
+}
+
+// The engine gets exactly the bytes saved, the held end included.
+func TestStreamPassesEveryByte(t *testing.T) {
+	dir, d := renderDir(t)
+	f := newFake(d, 0)
+	f.save = append(imagesTar(t, 3, 4), make([]byte, 10_000)...) // zero padding after the end
+	file := saveFake(t, dir, f, 5_000)
+	if _, err := Load(context.Background(), LoadOptions{File: file, OutDir: filepath.Join(t.TempDir(), "out"), Engine: f}); err != nil {
+		t.Fatal(err)
+	}
+	if f.loads != 1 || !bytes.Equal(f.loaded, f.save) {
+		t.Fatalf("engine got %d loads of %d bytes; want 1 of exactly the %d saved", f.loads, len(f.loaded), len(f.save))
+	}
+}
+
+// A bundle whose manifest is not alone in its last frame (an earlier
+// save's, in one frame) loads the spooled way: the engine is called only
+// after the whole bundle matched.
+func TestOneFrameBundleSpools(t *testing.T) {
+	dir, d := renderDir(t)
+	f := newFake(d, 0)
+	f.save = imagesTar(t, 2, 5)
+	file := saveFake(t, dir, f, 8_000)
+	// Rewrite it as one zstd stream, as version 1 of save did.
+	raw, _ := os.ReadFile(file)
+	zr, _ := zstd.NewReader(bytes.NewReader(raw))
+	plain, err := io.ReadAll(zr)
+	zr.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, _ := zstd.NewWriter(nil)
+	one := enc.EncodeAll(plain, nil)
+	sum := sha256.Sum256(one)
+	if err := os.WriteFile(file, append(one, sumTrailer(sum[:])...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ff, size, _ := open(file)
+	defer ff.Close()
+	if c, err := precheck(context.Background(), ff, size, Progress{}); c != nil || err != nil {
+		t.Fatalf("precheck of a one-frame bundle: %v, %v; want the spooled way", c, err)
+	}
+	e := &tarEngine{fakeEngine: f}
+	if _, err := Load(context.Background(), LoadOptions{File: file, OutDir: filepath.Join(t.TempDir(), "out"), Engine: e}); err != nil {
+		t.Fatal(err)
+	}
+	if !e.ended || len(e.members) != 2 {
+		t.Fatalf("engine: ended %v, members %v", e.ended, e.members)
+	}
+}
