@@ -118,7 +118,7 @@ func BenchmarkBundle(b *testing.B) {
 	b.Logf("3 × 200 MiB random layers + %d small stand-ins, mean of %d:\n"+
 		"  bundle save          %8s  %s  (Go heap peak %s)\n"+
 		"  docker save | gzip   %8s  %s\n"+
-		"  bundle load          %8s  (one verifying pass, then the engine; Go heap peak %s)\n"+
+		"  bundle load          %8s  (checksum pass, then streamed into the engine; Go heap peak %s)\n"+
 		"  docker load          %8s",
 		len(small), b.N,
 		(saveT / n).Round(time.Millisecond), humanize.Bytes(bs), humanize.Bytes(int64(saveHeap)),

@@ -33,8 +33,8 @@ directory, and a manifest with the image IDs and the sha256 of every member.
   bundle verify FILE                            anywhere; loads nothing
   bundle load FILE [-o DIR] [--registry R] [--push]   on the air-gapped host
 
-load checks the whole file before anything reaches the engine or the disk: a
-corrupted or truncated bundle is refused and nothing is loaded.
+load checks the whole file's checksum before anything reaches the engine or
+the disk: a corrupted or truncated bundle is refused and nothing is loaded.
 The bundle holds the directory's .env, so its passwords: keep it like .env.`,
 	}
 	cmd.AddCommand(newBundleSaveCmd(), newBundleLoadCmd(), newBundleVerifyCmd())
@@ -157,9 +157,11 @@ func newBundleLoadCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "load FILE",
 		Short: "Verify a bundle, load its images, optionally retag and push them to a mirror, unpack its directory",
-		Long: `load first checks the whole bundle (as verify does) and refuses it, loading
-nothing, when anything differs. It then loads the images into the Docker
-engine, checks that each has the ID it was saved with, gives each a second
+		Long: `load first checks the bundle file's checksum and its manifest, then streams
+the images into the Docker engine while it checks every member against the
+manifest (as verify does); the engine takes them only once everything
+matched, and on any difference the bundle is refused with nothing loaded.
+It checks that each image has the ID it was saved with, gives each a second
 name under --registry and pushes those with --push (credentials as docker
 login stored them), and unpacks the rendered directory into -o (default: the
 directory's own name here), which must not exist or be empty.
