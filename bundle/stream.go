@@ -140,6 +140,9 @@ func stream(ctx context.Context, o LoadOptions, f *os.File, c *checked, parent, 
 	// them.
 	fd.finish(err == nil)
 	lerr := <-loaded
+	// An engine that failed before reading never started the walk, which
+	// closes the held bytes' file.
+	fd.once.Do(func() { fd.hold.Close() })
 	switch {
 	case err != nil && errors.Is(err, errFeed) && lerr != nil:
 		return fail(lerr)
@@ -244,8 +247,11 @@ func (fd *feed) walk(rec *recorder) error {
 	buf := make([]byte, spoolBuf)
 	for {
 		rec.holding = true
-		_, err := tr.Next()
+		hdr, err := tr.Next()
 		rec.holding = false
+		if err == nil && !plain(hdr) {
+			err = errNotPlain
+		}
 		if err == nil {
 			err = rec.pass()
 		}
@@ -263,6 +269,24 @@ func (fd *feed) walk(rec *recorder) error {
 			return err
 		}
 	}
+}
+
+// errNotPlain stops the walk at a member it does not pass on.
+var errNotPlain = errors.New("not a plain member")
+
+// plain says whether the walk follows a member as it comes. A sparse
+// file's stated size is not the bytes it holds, and `docker save` writes
+// none: from one on, the rest is held rather than followed.
+func plain(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return false
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return false
+		}
+	}
+	return true
 }
 
 // recorder reads the images' tar for the walk, passing each byte on to

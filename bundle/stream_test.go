@@ -274,3 +274,129 @@ func TestOneFrameBundleSpools(t *testing.T) {
 		t.Fatalf("engine: ended %v, members %v", e.ended, e.members)
 	}
 }
+
+// failingEngine refuses an upload after reading part of it, or none.
+type failingEngine struct {
+	*fakeEngine
+	read int
+}
+
+func (e *failingEngine) LoadImages(_ context.Context, r io.Reader) ([]string, error) {
+	e.loads++
+	if _, err := io.CopyN(io.Discard, r, int64(e.read)); err != nil {
+		return nil, err
+	}
+	return nil, errors.New("engine: no space left on device")
+}
+
+// An engine that gives up mid-stream, or before reading, is what load
+// reports; the reading of the bundle stops and leaves nothing behind.
+func TestStreamEngineFails(t *testing.T) {
+	dir, d := renderDir(t)
+	for _, read := range []int{0, 30_000} {
+		t.Run(fmt.Sprint(read), func(t *testing.T) {
+			f := newFake(d, 0)
+			f.save = imagesTar(t, 6, 6)
+			file := saveFake(t, dir, f, 8_000)
+			target := filepath.Join(t.TempDir(), "out")
+			_, err := Load(context.Background(), LoadOptions{File: file, OutDir: target, Engine: &failingEngine{fakeEngine: f, read: read}})
+			if err == nil || err.Error() != "engine: no space left on device" {
+				t.Fatalf("err = %v, want the engine's", err)
+			}
+			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(target), "*")); len(left) > 0 {
+				t.Errorf("load left %v", left)
+			}
+			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(target), ".*")); len(left) > 0 {
+				t.Errorf("load left %v", left)
+			}
+		})
+	}
+}
+
+// FuzzFeed: whatever bytes the images' tar holds, a reader that parses
+// them as the engine does never reaches the tar's end unless the bundle is
+// sound, and then it gets every byte, in order.
+func FuzzFeed(f *testing.F) {
+	tarOf := func(seed uint64, n int) []byte {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		r := rand.New(rand.NewPCG(seed, 1))
+		for i := range n {
+			b := make([]byte, 100+int(r.Uint32()%3000))
+			tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("m%d", i), Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg})
+			tw.Write(b)
+		}
+		tw.Close()
+		return buf.Bytes()
+	}
+	f.Add(tarOf(1, 3), false)
+	f.Add(tarOf(1, 3), true)
+	f.Add(append(tarOf(2, 1), tarOf(3, 2)...), false)
+	f.Add(append(tarOf(4, 2), make([]byte, 4096)...), false)
+	f.Add([]byte("not a tar at all"), false)
+	f.Add(sparseTar(), true)
+	f.Add(make([]byte, 2048), false)
+	f.Fuzz(func(t *testing.T, data []byte, ok bool) {
+		fd, err := newFeed(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		type result struct {
+			got   []byte
+			ended bool
+		}
+		done := make(chan result)
+		go func() {
+			var got bytes.Buffer
+			tee := io.TeeReader(fd, &got)
+			tr := tar.NewReader(tee)
+			ended := false
+			for {
+				_, err := tr.Next()
+				if errors.Is(err, io.EOF) {
+					ended = true
+				}
+				if err != nil {
+					break
+				}
+			}
+			io.Copy(io.Discard, tee)
+			done <- result{got.Bytes(), ended}
+		}()
+		// In pieces, as the bundle's chunks come.
+		for p := data; len(p) > 0; {
+			k := min(len(p), 700)
+			if _, err := fd.in.ReadFrom(bytes.NewReader(p[:k])); err != nil {
+				t.Fatal(err)
+			}
+			p = p[k:]
+		}
+		fd.finish(ok)
+		r := <-done
+		if !ok && r.ended {
+			t.Fatalf("a refused bundle's tar reached its end (%d of %d bytes passed)", len(r.got), len(data))
+		}
+		if ok && !bytes.Equal(r.got, data) {
+			t.Fatalf("a sound bundle passed %d bytes, not the %d it holds", len(r.got), len(data))
+		}
+	})
+}
+
+// sparseTar is an old-GNU sparse member stating 8 GiB of holes and no
+// data, then the end: as a stream it reads as 8 GiB of zeros.
+func sparseTar() []byte {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "holes", Typeflag: tar.TypeReg, Mode: 0o644, Format: tar.FormatGNU})
+	tw.Close()
+	b := buf.Bytes()
+	b[156] = tar.TypeGNUSparse
+	copy(b[483:495], fmt.Sprintf("%011o\x00", int64(8)<<30))
+	sum := 0
+	copy(b[148:156], "        ")
+	for _, c := range b[:512] {
+		sum += int(c)
+	}
+	copy(b[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	return b
+}

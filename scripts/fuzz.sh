@@ -19,4 +19,5 @@ run() { # package target budget
 }
 run ./render FuzzSecrets 30s
 run ./render FuzzINIValue 15s
+run ./bundle FuzzFeed 15s
 exit $status
