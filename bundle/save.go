@@ -109,7 +109,7 @@ func Save(ctx context.Context, o SaveOptions) (*SaveResult, error) {
 	// Everything compressed is hashed on its way to the file; the hash
 	// closes the bundle in its own frame (sumTrailer).
 	sum := sha256.New()
-	zw, err := newFrameWriter(io.MultiWriter(tmp, sum), o.Level)
+	zw, err := newFrameWriter(io.MultiWriter(&writeBehind{f: tmp}, sum), o.Level)
 	if err != nil {
 		return nil, err
 	}
@@ -368,4 +368,21 @@ func (w *writer) file(f deployFile) error {
 	}
 	w.man.Members = append(w.man.Members, Member{Name: deployPrefix + f.rel, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
 	return nil
+}
+
+// writeBehind writes to f and starts the writeback of every 8 MiB written
+// as it goes.
+type writeBehind struct {
+	f       *os.File
+	off, at int64
+}
+
+func (w *writeBehind) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.off += int64(n)
+	if w.off-w.at >= 8<<20 {
+		startWriteback(w.f, w.at, w.off-w.at)
+		w.at = w.off
+	}
+	return n, err
 }
