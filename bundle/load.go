@@ -168,6 +168,12 @@ type staged struct {
 	spool *os.File
 }
 
+// fail removes what was staged and returns err.
+func (s *staged) fail(err error) (*staged, error) {
+	s.remove()
+	return nil, err
+}
+
 func (s *staged) remove() {
 	if s.spool != nil {
 		s.spool.Close()
@@ -247,10 +253,7 @@ func unpack(ctx context.Context, o LoadOptions, f *os.File, size int64, parent, 
 		return nil, err
 	}
 	defer root.Close()
-	fail := func(err error) (*staged, error) {
-		st.remove()
-		return nil, err
-	}
+	fail := st.fail
 
 	m := newMeter(o.Progress, "verify", size)
 	buf := make([]byte, spoolBuf)

@@ -94,10 +94,7 @@ func stream(ctx context.Context, o LoadOptions, f *os.File, c *checked, parent, 
 		return nil, err
 	}
 	defer root.Close()
-	fail := func(err error) (*staged, error) {
-		st.remove()
-		return nil, err
-	}
+	fail := st.fail
 
 	fr, err := newFrameReader(f, c.fc.list, c.fc.trailerAt)
 	if err != nil {
@@ -352,29 +349,6 @@ func newBufPipe() *bufPipe {
 		p.free <- nil
 	}
 	return p
-}
-
-func (p *bufPipe) Write(b []byte) (int, error) {
-	n := 0
-	for len(b) > 0 {
-		var blk []byte
-		select {
-		case blk = <-p.free:
-		case <-p.done:
-			return n, p.readErr()
-		}
-		if blk == nil {
-			blk = make([]byte, spoolBuf)
-		}
-		k := copy(blk[:cap(blk)], b)
-		select {
-		case p.ch <- blk[:k]:
-		case <-p.done:
-			return n, p.readErr()
-		}
-		b, n = b[k:], n+k
-	}
-	return n, nil
 }
 
 // ReadFrom reads r straight into the pipe's blocks.
