@@ -79,9 +79,17 @@ func Load(ctx context.Context, o LoadOptions) (*LoadResult, error) {
 		return nil, err
 	}
 	defer f.Close()
-	c, err := precheck(ctx, f, size, o.Progress)
+	c, damaged, err := precheck(ctx, f, size, o.Progress)
 	if err != nil {
 		return nil, err
+	}
+	if damaged {
+		// Worded as verify words it, reading the file once more and
+		// writing nothing.
+		if _, err := read(ctx, f, nil); err != nil {
+			return nil, fmt.Errorf("%s: %w", o.File, err)
+		}
+		return nil, fmt.Errorf("%s: %w", o.File, corrupt("it changed while it was being read"))
 	}
 	var st *staged
 	if c != nil {

@@ -38,18 +38,28 @@ type checked struct {
 }
 
 // precheck runs steps 1 and 2. It returns nil when the bundle must go the
-// spooled way; only a failure to read the file is an error.
-func precheck(ctx context.Context, f *os.File, size int64, p Progress) (*checked, error) {
+// spooled way, and says so when that is because the file is damaged; only
+// a failure to read the file is an error.
+func precheck(ctx context.Context, f *os.File, size int64, p Progress) (c *checked, damaged bool, err error) {
 	m := newMeter(p, "check", size)
 	fc := &frameCheck{r: &countReader{r: f, m: m}}
 	if _, err := io.CopyBuffer(onlyWriter{io.Discard}, fc, make([]byte, spoolBuf)); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	m.done()
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if fc.bad != nil || !fc.sealed || fc.tooMany || len(fc.list) < 2 || ctx.Err() != nil {
+	if fc.bad != nil || !fc.sealed {
+		return nil, true, nil
+	}
+	c, err = prefetch(ctx, f, fc)
+	return c, false, err
+}
+
+// prefetch runs step 2 on a file step 1 found sound.
+func prefetch(ctx context.Context, f *os.File, fc *frameCheck) (*checked, error) {
+	if fc.tooMany || len(fc.list) < 2 || ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
 	for _, fi := range fc.list {
@@ -136,6 +146,14 @@ func stream(ctx context.Context, o LoadOptions, f *os.File, c *checked, parent, 
 	// answer, and the image IDs Load checks next, tell whether it took
 	// them.
 	fd.finish(err == nil)
+	if err == nil {
+		// The engine unpacks what it was sent only now, which can take
+		// longer than the sending: say so rather than leave a full bar.
+		m.done()
+		if o.Progress.W != nil {
+			fmt.Fprintln(o.Progress.W, "load: verified; the engine is importing the images…")
+		}
+	}
 	lerr := <-loaded
 	// An engine that failed before reading never started the walk, which
 	// closes the held bytes' file.
@@ -148,7 +166,6 @@ func stream(ctx context.Context, o LoadOptions, f *os.File, c *checked, parent, 
 	case lerr != nil:
 		return fail(lerr)
 	}
-	m.done()
 	st.man = man
 	return st, nil
 }

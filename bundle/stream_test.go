@@ -263,8 +263,8 @@ func TestOneFrameBundleSpools(t *testing.T) {
 	}
 	ff, size, _ := open(file)
 	defer ff.Close()
-	if c, err := precheck(context.Background(), ff, size, Progress{}); c != nil || err != nil {
-		t.Fatalf("precheck of a one-frame bundle: %v, %v; want the spooled way", c, err)
+	if c, damaged, err := precheck(context.Background(), ff, size, Progress{}); c != nil || damaged || err != nil {
+		t.Fatalf("precheck of a one-frame bundle: %v, %v, %v; want the spooled way", c, damaged, err)
 	}
 	e := &tarEngine{fakeEngine: f}
 	if _, err := Load(context.Background(), LoadOptions{File: file, OutDir: filepath.Join(t.TempDir(), "out"), Engine: e}); err != nil {
