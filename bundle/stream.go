@@ -27,9 +27,10 @@ import (
 //     its manifest; on any difference the engine's request is broken off
 //     and it loads nothing.
 //
-// Anything else — a bundle from an earlier save, in one frame; damage; a
-// manifest that does not read — goes the way of unpack: verified whole
-// first, spooled, and worded the same way as Verify words it.
+// A file that fails step 1 is refused there, worded as Verify words it.
+// Any other bundle that does not fit — one from an earlier save, in one
+// frame; a manifest that does not read from the last frame — goes the way
+// of unpack: verified whole first, the images spooled meanwhile.
 
 // checked is what step 1 and 2 found.
 type checked struct {
