@@ -341,7 +341,7 @@ func (r *run) group(ctx context.Context) error {
 				ErrConflict, g.Name, g.ShortUUID, r.s.GroupID, g.ShortUUID, g.ShortUUID))
 		}
 		r.add(Step{Step: "group", Status: AlreadyThere, Detail: fmt.Sprintf("agent group %q with ID %s", g.Name, g.ShortUUID)})
-		return r.config(ctx, g)
+		return r.config(ctx, g, false)
 	}
 	byID, err := r.c.Groups(ctx, api.GroupFilter{ShortUUID: r.s.GroupID})
 	if err != nil {
@@ -370,12 +370,16 @@ func (r *run) group(ctx context.Context) error {
 		}
 	}
 	r.add(Step{Step: "group", Status: Created, Detail: fmt.Sprintf("agent group %q with ID %s", r.s.GroupName, r.s.GroupID)})
-	return r.config(ctx, g)
+	return r.config(ctx, g, true)
 }
 
 const rereadNote = "deepflow-server rereads group configs at start-up and every 5 minutes: agents may wait that long to register, or restart deepflow-server to apply it now"
 
-func (r *run) config(ctx context.Context, g api.Group) error {
+// config writes the group's config, or compares it first when the group
+// was already there. A group just created has none, and the server says
+// so in the words of its start-up hazard ("record not found"), which the
+// client retries: asking would only cost those retries.
+func (r *run) config(ctx context.Context, g api.Group, fresh bool) error {
 	const step = "group config"
 	capi, err := r.c.ProbeConfigAPI(ctx)
 	if err != nil {
@@ -391,7 +395,7 @@ func (r *run) config(ctx context.Context, g api.Group) error {
 	var have []byte
 	var found bool
 	var legacyLCUUID string
-	if capi == api.ConfigAPINew {
+	if capi == api.ConfigAPINew && !fresh {
 		have, found, err = r.c.GroupConfig(ctx, g.LCUUID)
 		if e, ok := api.AsError(err); ok && errors.Is(err, api.ErrRefused) && e.HTTPStatus != 0 {
 			// The read was refused in words GroupConfig does not know as
@@ -399,7 +403,7 @@ func (r *run) config(ctx context.Context, g api.Group) error {
 			r.rep.Notes = append(r.rep.Notes, "the server would not show the current group config ("+describe(err)+"), so it was written without comparing")
 			found, err = false, nil
 		}
-	} else {
+	} else if capi == api.ConfigAPILegacy {
 		var cfgs []api.LegacyGroupConfig
 		cfgs, err = r.c.LegacyGroupConfigs(ctx, r.s.GroupID)
 		if err == nil && len(cfgs) > 0 {

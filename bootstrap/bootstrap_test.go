@@ -109,6 +109,13 @@ func TestFreshThenSecondRunSendsNoWrite(t *testing.T) {
 	if got, _ := srv.GroupConfig(groupID); got != sectioned {
 		t.Errorf("server holds config %q", got)
 	}
+	// A group just created has no config: asking for it would be answered
+	// "record not found", which the client retries for seconds.
+	for _, r := range srv.Requests() {
+		if r.Method == http.MethodGet && strings.HasPrefix(r.Path, "/v1/agent-group-configuration/") && !strings.Contains(r.Path, "/template/") {
+			t.Errorf("the fresh run read the new group's config: %s %s", r.Method, r.Path)
+		}
+	}
 	text, js := render(t, rep, url)
 	var end bytes.Buffer
 	if err := rep.WriteEnd(&end); err != nil || !bytes.HasSuffix(text, end.Bytes()) || !strings.HasPrefix(end.String(), "note: ") {
