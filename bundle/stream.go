@@ -160,6 +160,10 @@ func stream(ctx context.Context, o LoadOptions, f *os.File, c *checked, parent, 
 	// closes the held bytes' file.
 	fd.once.Do(func() { fd.hold.Close() })
 	switch {
+	case ctx.Err() != nil && err != nil:
+		return fail(fmt.Errorf("bundle load: interrupted before the bundle was verified, nothing loaded: %w", ctx.Err()))
+	case ctx.Err() != nil:
+		return fail(fmt.Errorf("bundle load: interrupted while the engine imported the images (it may finish them on its own): %w", ctx.Err()))
 	case err != nil && errors.Is(err, errFeed) && lerr != nil:
 		return fail(lerr)
 	case err != nil:

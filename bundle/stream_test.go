@@ -400,3 +400,52 @@ func sparseTar() []byte {
 	copy(b[148:156], fmt.Sprintf("%06o\x00 ", sum))
 	return b
 }
+
+// cancelEngine cancels the load once it has read part of the images.
+type cancelEngine struct {
+	*tarEngine
+	cancel func()
+}
+
+func (e *cancelEngine) LoadImages(ctx context.Context, r io.Reader) ([]string, error) {
+	return e.tarEngine.LoadImages(ctx, &cancelAfter{r: r, n: 20_000, cancel: e.cancel})
+}
+
+type cancelAfter struct {
+	r      io.Reader
+	n      int
+	cancel func()
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.n -= n; c.n < 0 && c.cancel != nil {
+		c.cancel()
+		c.cancel = nil
+	}
+	return n, err
+}
+
+// Interrupted mid-stream (Ctrl-C): the engine never reads the end, and the
+// message says nothing was loaded.
+func TestStreamInterrupted(t *testing.T) {
+	dir, d := renderDir(t)
+	f := newFake(d, 0)
+	f.save = imagesTar(t, 8, 7)
+	file := saveFake(t, dir, f, 8_000)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e := &cancelEngine{tarEngine: &tarEngine{fakeEngine: f}, cancel: cancel}
+	target := filepath.Join(t.TempDir(), "out")
+	_, err := Load(ctx, LoadOptions{File: file, OutDir: target, Engine: e})
+	want := "bundle load: interrupted before the bundle was verified, nothing loaded: context canceled"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant  %s", err, want)
+	}
+	if e.ended {
+		t.Error("the engine read the end of the images' tar")
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(target), "*")); len(left) > 0 {
+		t.Errorf("load left %v", left)
+	}
+}
