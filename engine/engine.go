@@ -57,7 +57,8 @@ type Options struct {
 	In  io.Reader // answers to prompts; os.Stdin when nil
 	// Progress is one of the Progress* modes; ProgressAuto when empty.
 	Progress string
-	// ProbeInterval is the pause between readiness rounds; 1s when zero.
+	// ProbeInterval is the longest pause between readiness rounds (the
+	// first are shorter); 1s when zero.
 	ProbeInterval time.Duration
 }
 

@@ -436,6 +436,7 @@ func (e *Engine) wait(ctx context.Context, s *Stack, timeout time.Duration, all 
 	start := time.Now()
 	deadline := start.Add(timeout)
 	last := map[*Probe]string{}
+	pause := min(e.o.ProbeInterval, 100*time.Millisecond)
 	for {
 		var pending []*Probe
 		for _, p := range all {
@@ -474,8 +475,11 @@ func (e *Engine) wait(ctx context.Context, s *Stack, timeout time.Duration, all 
 		select {
 		case <-ctx.Done():
 			return all, ctx.Err()
-		case <-time.After(e.o.ProbeInterval):
+		case <-time.After(pause):
 		}
+		// Short pauses first: a service that answers within a moment is
+		// seen then, not a whole interval later.
+		pause = min(2*pause, e.o.ProbeInterval)
 	}
 }
 
