@@ -53,7 +53,14 @@ var epoch = time.Unix(0, 0)
 
 // Save packs every image the rendered directory names, and the directory,
 // into one bundle.
-func Save(ctx context.Context, o SaveOptions) (*SaveResult, error) {
+func Save(ctx context.Context, o SaveOptions) (res *SaveResult, err error) {
+	defer func() {
+		// Whatever was under way says so in its own words (a URL, a
+		// broken stream); the user pressed Ctrl-C.
+		if err != nil && ctx.Err() != nil {
+			err = fmt.Errorf("bundle save: interrupted, nothing written: %w", ctx.Err())
+		}
+	}()
 	if o.Engine == nil {
 		return nil, errors.New("bundle save: no engine")
 	}
