@@ -4,7 +4,7 @@
 // # Format
 //
 // A bundle is one zstd stream (with zstd's frame checksums) of one tar
-// archive. The stream is a series of independent frames of 16 MiB of the
+// archive. The stream is a series of independent frames of 8 MiB of the
 // tar each, so that save compresses and load decodes several at once; the
 // manifest has the last frame to itself. Any zstd decoder reads the frames
 // as one stream. The tar's members come in this order:

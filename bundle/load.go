@@ -39,13 +39,8 @@ type LoadResult struct {
 
 // Load verifies a bundle completely, then loads its images, names them for
 // a mirror and pushes them when asked, and unpacks the rendered directory.
-// A bundle that fails verification loads nothing.
-//
-// It reads the bundle once: every member is checked as it streams past,
-// the images' tar is spooled to a file beside the target and the
-// directory unpacked into a temporary one there. Only when the whole
-// bundle has matched its manifest does the engine get the spooled tar,
-// which it would have written to disk in any case.
+// A bundle that fails verification loads nothing. How it reads the bundle
+// is in the package documentation (Trust) and in stream.go.
 func Load(ctx context.Context, o LoadOptions) (*LoadResult, error) {
 	if o.Engine == nil {
 		return nil, errors.New("bundle load: no engine")
@@ -261,7 +256,6 @@ func unpack(ctx context.Context, o LoadOptions, f *os.File, size int64, parent, 
 		return nil, err
 	}
 	defer root.Close()
-	fail := st.fail
 
 	m := newMeter(o.Progress, "verify", size)
 	buf := make([]byte, spoolBuf)
@@ -280,7 +274,7 @@ func unpack(ctx context.Context, o LoadOptions, f *os.File, size int64, parent, 
 	}
 	man, err := read(ctx, &countReader{r: f, m: m}, visit)
 	if err != nil {
-		return fail(fmt.Errorf("%s: %w", o.File, err))
+		return st.fail(fmt.Errorf("%s: %w", o.File, err))
 	}
 	m.done()
 	st.man = man

@@ -228,7 +228,9 @@ func compare(man *Manifest, got map[string]Member, order []string) error {
 	if err := checkManifest(man); err != nil {
 		return err
 	}
+	listed := map[string]bool{}
 	for _, want := range man.Members {
+		listed[want.Name] = true
 		g, ok := got[want.Name]
 		switch {
 		case !ok:
@@ -238,10 +240,6 @@ func compare(man *Manifest, got map[string]Member, order []string) error {
 		case g.SHA256 != want.SHA256:
 			return corrupt("member %q has sha256 %s; the manifest says %s", want.Name, g.SHA256, want.SHA256)
 		}
-	}
-	listed := map[string]bool{}
-	for _, want := range man.Members {
-		listed[want.Name] = true
 	}
 	for _, name := range order {
 		if !listed[name] {

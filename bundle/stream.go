@@ -105,24 +105,23 @@ func stream(ctx context.Context, o LoadOptions, f *os.File, c *checked, parent, 
 		return nil, err
 	}
 	defer root.Close()
-	fail := st.fail
 
 	fr, err := newFrameReader(f, c.fc.list, c.fc.trailerAt)
 	if err != nil {
-		return fail(err)
+		return st.fail(err)
 	}
 	defer fr.Close()
 
 	fd, err := newFeed(parent)
 	if err != nil {
-		return fail(err)
+		return st.fail(err)
 	}
 	loaded := make(chan error, 1)
 	go func() {
 		_, err := o.Engine.LoadImages(ctx, fd)
 		// Whatever the engine left unread, the bundle's reader must not
 		// wait on.
-		fd.in.CloseRead(errEngineDone)
+		fd.in.CloseRead(errFeed)
 		loaded <- err
 	}()
 
@@ -161,26 +160,25 @@ func stream(ctx context.Context, o LoadOptions, f *os.File, c *checked, parent, 
 	fd.once.Do(func() { fd.hold.Close() })
 	switch {
 	case ctx.Err() != nil && err != nil:
-		return fail(fmt.Errorf("bundle load: interrupted before the bundle was verified, nothing loaded: %w", ctx.Err()))
+		return st.fail(fmt.Errorf("bundle load: interrupted before the bundle was verified, nothing loaded: %w", ctx.Err()))
 	case ctx.Err() != nil:
-		return fail(fmt.Errorf("bundle load: interrupted while the engine imported the images (it may finish them on its own): %w", ctx.Err()))
+		return st.fail(fmt.Errorf("bundle load: interrupted while the engine imported the images (it may finish them on its own): %w", ctx.Err()))
 	case err != nil && errors.Is(err, errFeed) && lerr != nil:
-		return fail(lerr)
+		return st.fail(lerr)
 	case err != nil:
-		return fail(fmt.Errorf("%s: %w", o.File, err))
+		return st.fail(fmt.Errorf("%s: %w", o.File, err))
 	case lerr != nil:
-		return fail(lerr)
+		return st.fail(lerr)
 	}
 	st.man = man
 	return st, nil
 }
 
-// errFeed marks a failure on the engine's side of the feed; errEngineDone
-// is what the bundle's reader sees once the engine has stopped reading.
+// errFeed is what the bundle's reader sees once the engine's side of the
+// feed has stopped; errRefused ends an upload the bundle failed.
 var (
-	errFeed       = errors.New("the engine stopped reading the images")
-	errEngineDone = fmt.Errorf("%w", errFeed)
-	errRefused    = errors.New("bundle load: the bundle failed verification")
+	errFeed    = errors.New("the engine stopped reading the images")
+	errRefused = errors.New("bundle load: the bundle failed verification")
 )
 
 // feed carries the images' tar from the bundle to the engine. It follows
