@@ -126,17 +126,9 @@ type call struct {
 
 // do runs a call with its retries and returns DATA.
 func (c *Client) do(ctx context.Context, k call) (json.RawMessage, error) {
-	var err error
 	for attempt := 1; ; attempt++ {
-		var data json.RawMessage
-		data, err = c.once(ctx, k)
-		max := c.retries
-		if c.noRecord(k, err) {
-			// A missing config also answers "record not found": keep
-			// that wait short.
-			max = min(max, 3)
-		}
-		if err == nil || attempt >= max || !c.transient(k, err) {
+		data, err := c.once(ctx, k)
+		if err == nil || attempt >= c.tries(k, err) {
 			return data, err
 		}
 		t := time.NewTimer(c.delay)
@@ -149,17 +141,23 @@ func (c *Client) do(ctx context.Context, k call) (json.RawMessage, error) {
 	}
 }
 
-func (c *Client) transient(k call, err error) bool {
+// tries is how many tries in all err allows: 1 unless it is one of the
+// transient answers.
+func (c *Client) tries(k call, err error) int {
 	e, ok := AsError(err)
 	if !ok || e.HTTPStatus == 0 {
-		return false
+		return 1
 	}
-	return strings.Contains(strings.ToLower(e.Description), transientNoController) || c.noRecord(k, err)
-}
-
-func (c *Client) noRecord(k call, err error) bool {
-	e, ok := AsError(err)
-	return ok && k.retryNoRecord && e.HTTPStatus != 0 && strings.Contains(strings.ToLower(e.Description), transientNoRecord)
+	desc := strings.ToLower(e.Description)
+	switch {
+	case k.retryNoRecord && strings.Contains(desc, transientNoRecord):
+		// A missing config also answers "record not found": keep that
+		// wait short.
+		return min(c.retries, 3)
+	case strings.Contains(desc, transientNoController):
+		return c.retries
+	}
+	return 1
 }
 
 func (c *Client) once(ctx context.Context, k call) (json.RawMessage, error) {

@@ -1,0 +1,48 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/deepflow-compose/deepflow-compose/api"
+	"github.com/deepflow-compose/deepflow-compose/api/apitest"
+)
+
+// TestRetryBounds pins how many tries each answer gets: "record not
+// found" on an LCUUID path at most 3 whatever the limit, elsewhere none;
+// a refusal that is not transient once.
+func TestRetryBounds(t *testing.T) {
+	ctx := context.Background()
+	srv, c := standin(t, apitest.Options{NoRecord: 10})
+	g := srv.SeedGroup("g1", "g-realsrv001")
+	if err := c.SetGroupConfig(ctx, g.LCUUID, []byte("a: 1\n")); err == nil {
+		t.Fatal("10 refusals: want an error")
+	}
+	if n := len(srv.Writes()); n != 3 {
+		t.Errorf("record not found on an LCUUID path: %d tries, want 3", n)
+	}
+
+	for _, desc := range []string{"record not found", "yaml validate failed: x"} {
+		var n atomic.Int64
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n.Add(1)
+			w.WriteHeader(500)
+			_, _ = w.Write([]byte(`{"OPT_STATUS":"FAIL","DESCRIPTION":"` + desc + `"}`))
+		}))
+		c, err := api.New(hs.URL, api.WithRetry(4, time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Domains(ctx, ""); err == nil {
+			t.Errorf("%q: want an error", desc)
+		}
+		if got := n.Load(); got != 1 {
+			t.Errorf("%q on /v2/domains/: %d tries, want 1", desc, got)
+		}
+		hs.Close()
+	}
+}
