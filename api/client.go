@@ -241,12 +241,12 @@ func snippet(b []byte) string {
 
 // decodeList decodes DATA into a slice; null means empty.
 func decodeList[T any](method, path string, data json.RawMessage) ([]T, error) {
-	out := []T{}
-	if isNull(data) {
-		return out, nil
+	out, err := decodeOne[[]T](method, path, data)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(data, &out); err != nil {
-		return nil, &Error{Method: method, Path: path, HTTPStatus: http.StatusOK, OptStatus: StatusSuccess, Kind: ErrBadResponse, Cause: err}
+	if out == nil {
+		out = []T{}
 	}
 	return out, nil
 }
