@@ -323,6 +323,21 @@ func (c *Client) Domains(ctx context.Context, name string) ([]Domain, error) {
 	return decodeList[Domain](k.method, k.path, data)
 }
 
+// AgentSyncDomain finds the agent_sync domain among all domains, whatever
+// its name: DeepFlow allows one per region.
+func (c *Client) AgentSyncDomain(ctx context.Context) (Domain, bool, error) {
+	all, err := c.Domains(ctx, "")
+	if err != nil {
+		return Domain{}, false, err
+	}
+	for _, d := range all {
+		if d.Type == DomainTypeAgentSync {
+			return d, true, nil
+		}
+	}
+	return Domain{}, false, nil
+}
+
 // CreateDomain posts a domain.
 func (c *Client) CreateDomain(ctx context.Context, d DomainCreate) (Domain, error) {
 	body, err := json.Marshal(d)

@@ -46,3 +46,20 @@ func TestRetryBounds(t *testing.T) {
 		hs.Close()
 	}
 }
+
+func TestAgentSyncDomain(t *testing.T) {
+	ctx := context.Background()
+	srv, c := standin(t, apitest.Options{})
+	srv.SeedDomain(api.Domain{Name: "k8s", Type: 11})
+	if _, found, err := c.AgentSyncDomain(ctx); err != nil || found {
+		t.Fatalf("only a TYPE 11 domain: found %v, %v", found, err)
+	}
+	srv.SeedDomain(api.Domain{Name: "sync", Type: api.DomainTypeAgentSync})
+	d, found, err := c.AgentSyncDomain(ctx)
+	if err != nil || !found || d.Name != "sync" {
+		t.Fatalf("got %q, %v, %v; want the agent_sync domain %q", d.Name, found, err, "sync")
+	}
+	if r := srv.Requests(); len(r) == 0 || r[len(r)-1].Query != "" {
+		t.Errorf("the lookup lists every domain, unfiltered: %+v", r)
+	}
+}

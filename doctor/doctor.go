@@ -282,28 +282,21 @@ func (d *doc) health(ctx context.Context) bool {
 const sqlTime = "2006-01-02 15:04:05"
 
 func (d *doc) domain(ctx context.Context) error {
-	all, err := d.c.Domains(ctx, "")
+	x, found, err := d.c.AgentSyncDomain(ctx)
 	if err != nil {
 		return err
 	}
-	var sync []api.Domain
-	for _, x := range all {
-		if x.Type == api.DomainTypeAgentSync {
-			sync = append(sync, x)
-		}
-	}
-	if len(sync) == 0 && !d.e.HostAgents {
+	if !found && !d.e.HostAgents {
 		d.add(Finding{Severity: Info, Rule: "domain.missing", Subject: "server", Message: "there is no agent_sync domain; none is needed when the agents run on Kubernetes nodes, which register under the cluster's domain"})
 		d.domainOK = true
 		return nil
 	}
-	if len(sync) == 0 {
+	if !found {
 		d.add(Finding{Severity: Error, Rule: "domain.missing", Subject: "server", Message: "there is no agent_sync domain",
 			Why: "a host agent registers only into a VM that genesis builds from the agent_sync domain; without one no agent registers",
 			Fix: "run deepflow-compose bootstrap DIR"})
 		return nil
 	}
-	x := sync[0]
 	d.domainOK = true
 	subj := fmt.Sprintf("domain %q", x.Name)
 	if x.Name != d.e.DomainName && d.e.DomainName != "" {
