@@ -479,6 +479,18 @@ func (c *Client) LegacyGroupConfig(ctx context.Context, groupID string) ([]byte,
 	return []byte(s), err
 }
 
+// FindLegacyGroupConfig reads group groupID's legacy config, when it has
+// one: its YAML and the config's own LCUUID, which UpdateLegacyGroupConfig
+// takes.
+func (c *Client) FindLegacyGroupConfig(ctx context.Context, groupID string) (yaml []byte, configLCUUID string, found bool, err error) {
+	cfgs, err := c.LegacyGroupConfigs(ctx, groupID)
+	if err != nil || len(cfgs) == 0 {
+		return nil, "", false, err
+	}
+	yaml, err = c.LegacyGroupConfig(ctx, groupID)
+	return yaml, cfgs[0].LCUUID, true, err
+}
+
 // CreateLegacyGroupConfig posts a legacy config; yaml names its group in
 // vtap_group_id.
 func (c *Client) CreateLegacyGroupConfig(ctx context.Context, yaml []byte) error {

@@ -63,3 +63,27 @@ func TestAgentSyncDomain(t *testing.T) {
 		t.Errorf("the lookup lists every domain, unfiltered: %+v", r)
 	}
 }
+
+func TestFindLegacyGroupConfig(t *testing.T) {
+	ctx := context.Background()
+	srv, c := standin(t, apitest.Options{Legacy: true})
+	srv.SeedGroup("g1", "g-realsrv001")
+	if y, lc, found, err := c.FindLegacyGroupConfig(ctx, "g-realsrv001"); err != nil || found || y != nil || lc != "" {
+		t.Fatalf("no config: %q %q %v %v", y, lc, found, err)
+	}
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("no config: %d requests, want only the list", n)
+	}
+	doc := "vtap_group_id: g-realsrv001\nmax_memory: 1\n"
+	if err := srv.SeedGroupConfig("g-realsrv001", doc); err != nil {
+		t.Fatal(err)
+	}
+	cfgs, err := c.LegacyGroupConfigs(ctx, "g-realsrv001")
+	if err != nil || len(cfgs) != 1 {
+		t.Fatalf("%v %v", cfgs, err)
+	}
+	y, lc, found, err := c.FindLegacyGroupConfig(ctx, "g-realsrv001")
+	if err != nil || !found || string(y) != doc || lc != cfgs[0].LCUUID {
+		t.Errorf("got %q %q %v %v; want the seeded YAML and %q", y, lc, found, err, cfgs[0].LCUUID)
+	}
+}

@@ -391,12 +391,7 @@ func (r *run) config(ctx context.Context, g api.Group, fresh bool) error {
 			found, err = false, nil
 		}
 	} else if capi == api.ConfigAPILegacy {
-		var cfgs []api.LegacyGroupConfig
-		cfgs, err = r.c.LegacyGroupConfigs(ctx, r.s.GroupID)
-		if err == nil && len(cfgs) > 0 {
-			found, legacyLCUUID = true, cfgs[0].LCUUID
-			have, err = r.c.LegacyGroupConfig(ctx, r.s.GroupID)
-		}
+		have, legacyLCUUID, found, err = r.c.FindLegacyGroupConfig(ctx, r.s.GroupID)
 	}
 	if err != nil {
 		return r.failed(step, err)

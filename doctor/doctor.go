@@ -388,11 +388,7 @@ func (d *doc) config(ctx context.Context) error {
 	if capi == api.ConfigAPINew {
 		have, found, err = d.c.GroupConfig(ctx, d.group.LCUUID)
 	} else {
-		var cfgs []api.LegacyGroupConfig
-		if cfgs, err = d.c.LegacyGroupConfigs(ctx, d.e.GroupID); err == nil && len(cfgs) > 0 {
-			found = true
-			have, err = d.c.LegacyGroupConfig(ctx, d.e.GroupID)
-		}
+		have, _, found, err = d.c.FindLegacyGroupConfig(ctx, d.e.GroupID)
 	}
 	if err != nil {
 		return err
