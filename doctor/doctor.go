@@ -637,17 +637,11 @@ func (d *doc) agent(v api.Vtap) {
 			Why:     "it runs with that group's config; an agent keeps the group it registered with",
 			Fix:     fmt.Sprintf("check vtap-group-id-request: %s in its YAML, then move it (PATCH /v1/vtaps/%s/ with VTAP_GROUP_LCUUID %s) or delete it so it registers again", d.e.GroupID, v.LCUUID, d.group.LCUUID)})
 	}
-	vals := make([]int64, len(v.Exceptions))
-	for i, x := range v.Exceptions {
-		vals[i] = int64(x)
-	}
-	for _, name := range DecodeExceptions(vals) {
+	for _, b := range exceptionBits(v.Exceptions) {
 		bad = true
-		f := Finding{Severity: Warning, Rule: "agent.exception", Subject: subj, Message: "exception " + name}
-		for _, e := range exceptions {
-			if e.name == name {
-				f.Severity, f.Why, f.Fix = e.sev, e.why, e.fix
-			}
+		f := Finding{Severity: Warning, Rule: "agent.exception", Subject: subj, Message: "exception " + exceptionName(b)}
+		if e, ok := exceptions[b]; ok {
+			f.Severity, f.Why, f.Fix = e.sev, e.why, e.fix
 		}
 		d.add(f)
 	}
