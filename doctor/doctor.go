@@ -664,9 +664,15 @@ func (d *doc) agent(v api.Vtap) {
 	}
 }
 
+// agentTypeNames are DeepFlow's names of api's agent TYPE values.
+var agentTypeNames = map[int]string{
+	api.AgentTypeKVM: "KVM", api.AgentTypeESXI: "ESXI", api.AgentTypeWorkloadV: "CHOST_VM", api.AgentTypeWorkloadP: "CHOST_BM",
+	api.AgentTypeDedicated: "DEDICATED", api.AgentTypePodHost: "K8S_BM", api.AgentTypePodVM: "K8S_VM", api.AgentTypeTunDecap: "TUN_DECAP",
+	api.AgentTypeHyperV: "HYPER_V", api.AgentTypeK8sSidecar: "K8S_SIDECAR",
+}
+
 func agentType(t int) string {
-	names := map[int]string{1: "KVM", 2: "ESXI", 3: "CHOST_VM", 5: "CHOST_BM", 6: "DEDICATED", 7: "K8S_BM", 8: "K8S_VM", 9: "TUN_DECAP", 10: "HYPER_V", 12: "K8S_SIDECAR"}
-	if n, ok := names[t]; ok {
+	if n, ok := agentTypeNames[t]; ok {
 		return fmt.Sprintf("%s (%d)", n, t)
 	}
 	return strconv.Itoa(t)
