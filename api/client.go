@@ -126,17 +126,9 @@ type call struct {
 
 // do runs a call with its retries and returns DATA.
 func (c *Client) do(ctx context.Context, k call) (json.RawMessage, error) {
-	var err error
 	for attempt := 1; ; attempt++ {
-		var data json.RawMessage
-		data, err = c.once(ctx, k)
-		max := c.retries
-		if c.noRecord(k, err) {
-			// A missing config also answers "record not found": keep
-			// that wait short.
-			max = min(max, 3)
-		}
-		if err == nil || attempt >= max || !c.transient(k, err) {
+		data, err := c.once(ctx, k)
+		if err == nil || attempt >= c.tries(k, err) {
 			return data, err
 		}
 		t := time.NewTimer(c.delay)
@@ -149,17 +141,23 @@ func (c *Client) do(ctx context.Context, k call) (json.RawMessage, error) {
 	}
 }
 
-func (c *Client) transient(k call, err error) bool {
+// tries is how many tries in all err allows: 1 unless it is one of the
+// transient answers.
+func (c *Client) tries(k call, err error) int {
 	e, ok := AsError(err)
 	if !ok || e.HTTPStatus == 0 {
-		return false
+		return 1
 	}
-	return strings.Contains(strings.ToLower(e.Description), transientNoController) || c.noRecord(k, err)
-}
-
-func (c *Client) noRecord(k call, err error) bool {
-	e, ok := AsError(err)
-	return ok && k.retryNoRecord && e.HTTPStatus != 0 && strings.Contains(strings.ToLower(e.Description), transientNoRecord)
+	desc := strings.ToLower(e.Description)
+	switch {
+	case k.retryNoRecord && strings.Contains(desc, transientNoRecord):
+		// A missing config also answers "record not found": keep that
+		// wait short.
+		return min(c.retries, 3)
+	case strings.Contains(desc, transientNoController):
+		return c.retries
+	}
+	return 1
 }
 
 func (c *Client) once(ctx context.Context, k call) (json.RawMessage, error) {
@@ -243,12 +241,12 @@ func snippet(b []byte) string {
 
 // decodeList decodes DATA into a slice; null means empty.
 func decodeList[T any](method, path string, data json.RawMessage) ([]T, error) {
-	out := []T{}
-	if isNull(data) {
-		return out, nil
+	out, err := decodeOne[[]T](method, path, data)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(data, &out); err != nil {
-		return nil, &Error{Method: method, Path: path, HTTPStatus: http.StatusOK, OptStatus: StatusSuccess, Kind: ErrBadResponse, Cause: err}
+	if out == nil {
+		out = []T{}
 	}
 	return out, nil
 }
@@ -323,6 +321,21 @@ func (c *Client) Domains(ctx context.Context, name string) ([]Domain, error) {
 		return nil, err
 	}
 	return decodeList[Domain](k.method, k.path, data)
+}
+
+// AgentSyncDomain finds the agent_sync domain among all domains, whatever
+// its name: DeepFlow allows one per region.
+func (c *Client) AgentSyncDomain(ctx context.Context) (Domain, bool, error) {
+	all, err := c.Domains(ctx, "")
+	if err != nil {
+		return Domain{}, false, err
+	}
+	for _, d := range all {
+		if d.Type == DomainTypeAgentSync {
+			return d, true, nil
+		}
+	}
+	return Domain{}, false, nil
 }
 
 // CreateDomain posts a domain.
@@ -464,6 +477,18 @@ func (c *Client) LegacyGroupConfig(ctx context.Context, groupID string) ([]byte,
 	}
 	s, err := decodeOne[string](k.method, k.path, data)
 	return []byte(s), err
+}
+
+// FindLegacyGroupConfig reads group groupID's legacy config, when it has
+// one: its YAML and the config's own LCUUID, which UpdateLegacyGroupConfig
+// takes.
+func (c *Client) FindLegacyGroupConfig(ctx context.Context, groupID string) (yaml []byte, configLCUUID string, found bool, err error) {
+	cfgs, err := c.LegacyGroupConfigs(ctx, groupID)
+	if err != nil || len(cfgs) == 0 {
+		return nil, "", false, err
+	}
+	yaml, err = c.LegacyGroupConfig(ctx, groupID)
+	return yaml, cfgs[0].LCUUID, true, err
 }
 
 // CreateLegacyGroupConfig posts a legacy config; yaml names its group in

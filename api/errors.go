@@ -88,14 +88,14 @@ func (e *Error) AlreadyExist() bool {
 	if e.OptStatus == StatusAlreadyExist {
 		return true
 	}
-	return nestedStatus(e.Description) == StatusAlreadyExist
+	n, ok := parseNested(e.Description)
+	return ok && n.Status == StatusAlreadyExist
 }
 
 // Message is DESCRIPTION with DeepFlow's nested JSON unwrapped to its
 // Message when there is one.
 func (e *Error) Message() string {
-	var n nested
-	if strings.HasPrefix(strings.TrimSpace(e.Description), "{") && json.Unmarshal([]byte(e.Description), &n) == nil && n.Message != "" {
+	if n, ok := parseNested(e.Description); ok && n.Message != "" {
 		return n.Message
 	}
 	return e.Description
@@ -106,12 +106,13 @@ type nested struct {
 	Message string `json:"Message"`
 }
 
-func nestedStatus(desc string) string {
+// parseNested reads a DESCRIPTION that is itself JSON.
+func parseNested(desc string) (nested, bool) {
 	var n nested
 	if !strings.HasPrefix(strings.TrimSpace(desc), "{") || json.Unmarshal([]byte(desc), &n) != nil {
-		return ""
+		return nested{}, false
 	}
-	return n.Status
+	return n, true
 }
 
 // OPT_STATUS values the client looks at.

@@ -291,7 +291,7 @@ func (r *run) domain(ctx context.Context) error {
 		r.add(Step{Step: "domain", Status: AlreadyThere, Detail: fmt.Sprintf("agent_sync domain %q", d.Name)})
 		return nil
 	}
-	if d, ok, err := r.agentSync(ctx); err != nil || ok {
+	if d, ok, err := r.c.AgentSyncDomain(ctx); err != nil || ok {
 		if err != nil {
 			return r.failed("domain", err)
 		}
@@ -301,7 +301,7 @@ func (r *run) domain(ctx context.Context) error {
 	d, err := r.c.CreateDomain(ctx, api.DomainCreate{Name: r.s.DomainName, Type: api.DomainTypeAgentSync, Config: map[string]any{"region_uuid": api.DefaultRegion}})
 	if errors.Is(err, api.ErrAlreadyExist) {
 		// Someone created one meanwhile.
-		if d, ok, lerr := r.agentSync(ctx); lerr == nil && ok {
+		if d, ok, lerr := r.c.AgentSyncDomain(ctx); lerr == nil && ok {
 			r.add(Step{Step: "domain", Status: AlreadyThere, Detail: fmt.Sprintf("agent_sync domain %q (created meanwhile by someone else)", d.Name)})
 			return nil
 		}
@@ -311,19 +311,6 @@ func (r *run) domain(ctx context.Context) error {
 	}
 	r.add(Step{Step: "domain", Status: Created, Detail: fmt.Sprintf("agent_sync domain %q", d.Name)})
 	return nil
-}
-
-func (r *run) agentSync(ctx context.Context) (api.Domain, bool, error) {
-	all, err := r.c.Domains(ctx, "")
-	if err != nil {
-		return api.Domain{}, false, err
-	}
-	for _, d := range all {
-		if d.Type == api.DomainTypeAgentSync {
-			return d, true, nil
-		}
-	}
-	return api.Domain{}, false, nil
 }
 
 func (r *run) group(ctx context.Context) error {
@@ -404,12 +391,7 @@ func (r *run) config(ctx context.Context, g api.Group, fresh bool) error {
 			found, err = false, nil
 		}
 	} else if capi == api.ConfigAPILegacy {
-		var cfgs []api.LegacyGroupConfig
-		cfgs, err = r.c.LegacyGroupConfigs(ctx, r.s.GroupID)
-		if err == nil && len(cfgs) > 0 {
-			found, legacyLCUUID = true, cfgs[0].LCUUID
-			have, err = r.c.LegacyGroupConfig(ctx, r.s.GroupID)
-		}
+		have, legacyLCUUID, found, err = r.c.FindLegacyGroupConfig(ctx, r.s.GroupID)
 	}
 	if err != nil {
 		return r.failed(step, err)

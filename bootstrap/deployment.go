@@ -21,10 +21,8 @@ type Target struct {
 	Spec Spec
 }
 
-// ForDeployment reads what a rendered directory asks the server to hold.
-// In Kubernetes process mode (agent.kubernetes.clusterName set) the
-// cluster's watcher agent brings its own domain, so no agent_sync domain
-// is asked for.
+// ForDeployment reads what a rendered directory asks the server to hold
+// and where the server is.
 func ForDeployment(d *deployment.Deployment) (Target, error) {
 	t := d.Topology
 	ctrl, err := t.External(topology.Controller)
@@ -35,18 +33,30 @@ func ForDeployment(d *deployment.Deployment) (Target, error) {
 	if err != nil {
 		return Target{}, err
 	}
-	cfg, err := os.ReadFile(filepath.Join(d.Dir, topology.GroupConfig))
+	s, err := SpecFor(d)
 	if err != nil {
 		return Target{}, fmt.Errorf("%w: %w", ErrSpec, err)
 	}
+	return Target{API: ctrl.URL(), GRPC: grpc.String(), Spec: s}, nil
+}
+
+// SpecFor reads the group, its config and the domain a rendered directory
+// asks for. In Kubernetes process mode (agent.kubernetes.clusterName set)
+// the cluster's watcher agent brings its own domain, so no agent_sync
+// domain is asked for.
+func SpecFor(d *deployment.Deployment) (Spec, error) {
+	cfg, err := os.ReadFile(filepath.Join(d.Dir, topology.GroupConfig))
+	if err != nil {
+		return Spec{}, err
+	}
 	format, err := agentcfg.ParseFormat(d.Release.GroupConfigFormat)
 	if err != nil {
-		return Target{}, fmt.Errorf("%w: release %s: %w", ErrSpec, d.Settings.Version, err)
+		return Spec{}, fmt.Errorf("release %s: %w", d.Settings.Version, err)
 	}
 	a := d.Settings.Agent
 	s := Spec{DomainName: a.DomainName, GroupName: a.GroupName, GroupID: a.GroupID, Config: cfg, Format: format}
 	if a.Kubernetes.ClusterName != "" {
 		s.DomainName = ""
 	}
-	return Target{API: ctrl.URL(), GRPC: grpc.String(), Spec: s}, nil
+	return s, nil
 }

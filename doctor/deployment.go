@@ -10,7 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/deepflow-compose/deepflow-compose/agentcfg"
+	"github.com/deepflow-compose/deepflow-compose/bootstrap"
 	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
@@ -45,13 +45,9 @@ func ForDeployment(d *deployment.Deployment) (Plan, error) {
 		}
 		ports = append(ports, Endpoint{Name: p.name, Addr: e.String()})
 	}
-	cfg, err := os.ReadFile(filepath.Join(d.Dir, topology.GroupConfig))
+	spec, err := bootstrap.SpecFor(d)
 	if err != nil {
 		return Plan{}, err
-	}
-	format, err := agentcfg.ParseFormat(d.Release.GroupConfigFormat)
-	if err != nil {
-		return Plan{}, fmt.Errorf("release %s: %w", s.Version, err)
 	}
 	ranges, err := localIPRanges(filepath.Join(d.Dir, topology.ServerYAML))
 	if err != nil {
@@ -64,16 +60,13 @@ func ForDeployment(d *deployment.Deployment) (Plan, error) {
 		tz = nil
 	}
 	e := Expect{
-		DomainName: s.Agent.DomainName, GroupName: s.Agent.GroupName, GroupID: s.Agent.GroupID,
-		GroupConfig: cfg, Format: format,
+		DomainName: spec.DomainName, GroupName: spec.GroupName, GroupID: spec.GroupID,
+		GroupConfig: spec.Config, Format: spec.Format,
 		HostAgents:    s.Agent.Kubernetes.ClusterName == "",
 		ServerVersion: s.Version,
 		Ports:         ports,
 		LocalIPRanges: ranges,
 		ServerTZ:      tz,
-	}
-	if s.Agent.Kubernetes.ClusterName != "" {
-		e.DomainName = ""
 	}
 	if s.Offline && (s.NTPServer == "" || s.NTPServer == t.NodeIP) {
 		e.NTPAddr = (topology.Endpoint{Host: t.NodeIP, Port: topology.NTPPort}).String()

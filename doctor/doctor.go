@@ -282,28 +282,21 @@ func (d *doc) health(ctx context.Context) bool {
 const sqlTime = "2006-01-02 15:04:05"
 
 func (d *doc) domain(ctx context.Context) error {
-	all, err := d.c.Domains(ctx, "")
+	x, found, err := d.c.AgentSyncDomain(ctx)
 	if err != nil {
 		return err
 	}
-	var sync []api.Domain
-	for _, x := range all {
-		if x.Type == api.DomainTypeAgentSync {
-			sync = append(sync, x)
-		}
-	}
-	if len(sync) == 0 && !d.e.HostAgents {
+	if !found && !d.e.HostAgents {
 		d.add(Finding{Severity: Info, Rule: "domain.missing", Subject: "server", Message: "there is no agent_sync domain; none is needed when the agents run on Kubernetes nodes, which register under the cluster's domain"})
 		d.domainOK = true
 		return nil
 	}
-	if len(sync) == 0 {
+	if !found {
 		d.add(Finding{Severity: Error, Rule: "domain.missing", Subject: "server", Message: "there is no agent_sync domain",
 			Why: "a host agent registers only into a VM that genesis builds from the agent_sync domain; without one no agent registers",
 			Fix: "run deepflow-compose bootstrap DIR"})
 		return nil
 	}
-	x := sync[0]
 	d.domainOK = true
 	subj := fmt.Sprintf("domain %q", x.Name)
 	if x.Name != d.e.DomainName && d.e.DomainName != "" {
@@ -395,11 +388,7 @@ func (d *doc) config(ctx context.Context) error {
 	if capi == api.ConfigAPINew {
 		have, found, err = d.c.GroupConfig(ctx, d.group.LCUUID)
 	} else {
-		var cfgs []api.LegacyGroupConfig
-		if cfgs, err = d.c.LegacyGroupConfigs(ctx, d.e.GroupID); err == nil && len(cfgs) > 0 {
-			found = true
-			have, err = d.c.LegacyGroupConfig(ctx, d.e.GroupID)
-		}
+		have, _, found, err = d.c.FindLegacyGroupConfig(ctx, d.e.GroupID)
 	}
 	if err != nil {
 		return err
@@ -648,17 +637,11 @@ func (d *doc) agent(v api.Vtap) {
 			Why:     "it runs with that group's config; an agent keeps the group it registered with",
 			Fix:     fmt.Sprintf("check vtap-group-id-request: %s in its YAML, then move it (PATCH /v1/vtaps/%s/ with VTAP_GROUP_LCUUID %s) or delete it so it registers again", d.e.GroupID, v.LCUUID, d.group.LCUUID)})
 	}
-	vals := make([]int64, len(v.Exceptions))
-	for i, x := range v.Exceptions {
-		vals[i] = int64(x)
-	}
-	for _, name := range DecodeExceptions(vals) {
+	for _, b := range exceptionBits(v.Exceptions) {
 		bad = true
-		f := Finding{Severity: Warning, Rule: "agent.exception", Subject: subj, Message: "exception " + name}
-		for _, e := range exceptions {
-			if e.name == name {
-				f.Severity, f.Why, f.Fix = e.sev, e.why, e.fix
-			}
+		f := Finding{Severity: Warning, Rule: "agent.exception", Subject: subj, Message: "exception " + exceptionName(b)}
+		if e, ok := exceptions[b]; ok {
+			f.Severity, f.Why, f.Fix = e.sev, e.why, e.fix
 		}
 		d.add(f)
 	}
@@ -681,9 +664,15 @@ func (d *doc) agent(v api.Vtap) {
 	}
 }
 
+// agentTypeNames are DeepFlow's names of api's agent TYPE values.
+var agentTypeNames = map[int]string{
+	api.AgentTypeKVM: "KVM", api.AgentTypeESXI: "ESXI", api.AgentTypeWorkloadV: "CHOST_VM", api.AgentTypeWorkloadP: "CHOST_BM",
+	api.AgentTypeDedicated: "DEDICATED", api.AgentTypePodHost: "K8S_BM", api.AgentTypePodVM: "K8S_VM", api.AgentTypeTunDecap: "TUN_DECAP",
+	api.AgentTypeHyperV: "HYPER_V", api.AgentTypeK8sSidecar: "K8S_SIDECAR",
+}
+
 func agentType(t int) string {
-	names := map[int]string{1: "KVM", 2: "ESXI", 3: "CHOST_VM", 5: "CHOST_BM", 6: "DEDICATED", 7: "K8S_BM", 8: "K8S_VM", 9: "TUN_DECAP", 10: "HYPER_V", 12: "K8S_SIDECAR"}
-	if n, ok := names[t]; ok {
+	if n, ok := agentTypeNames[t]; ok {
 		return fmt.Sprintf("%s (%d)", n, t)
 	}
 	return strconv.Itoa(t)

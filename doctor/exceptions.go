@@ -52,21 +52,29 @@ var exceptions = map[uint64]exception{
 }
 
 // DecodeExceptions splits EXCEPTIONS values into single bits and names
-// them; unknown bits are "BIT_<n>". The server sends one value per set bit,
-// but an OR of several is decoded too.
+// them; unknown bits are "BIT_<n>".
 func DecodeExceptions(values []int64) []string {
 	var out []string
+	for _, b := range exceptionBits(values) {
+		out = append(out, exceptionName(b))
+	}
+	return out
+}
+
+// exceptionBits splits EXCEPTIONS values into single bits, each once. The
+// server sends one value per set bit, but an OR of several is split too.
+func exceptionBits[T ~int64](values []T) []uint64 {
+	var out []uint64
 	seen := map[uint64]bool{}
 	for _, v := range values {
 		u := uint64(v)
 		for u != 0 {
 			b := uint64(1) << bits.TrailingZeros64(u)
 			u &^= b
-			if seen[b] {
-				continue
+			if !seen[b] {
+				seen[b] = true
+				out = append(out, b)
 			}
-			seen[b] = true
-			out = append(out, exceptionName(b))
 		}
 	}
 	return out

@@ -82,7 +82,7 @@ type Options struct {
 	StageOf func() string
 	// OnProbe is called on every health probe, under the server's lock.
 	OnProbe func()
-	// AgentRoute serves POST /standin/vtaps/, a STAND-IN-ONLY route (no
+	// AgentRoute serves POST /v1/vtaps/standin/, a STAND-IN-ONLY route (no
 	// DeepFlow server has it) through which the stand-in agent image
 	// registers itself, as a real agent would over gRPC.
 	AgentRoute bool
