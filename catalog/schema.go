@@ -193,6 +193,13 @@ func CompareVersions(a, b string) int {
 	return 0
 }
 
+// IsVersion reports whether v is a dotted version, one CompareVersions
+// orders by its numbers.
+func IsVersion(v string) bool {
+	_, err := parseDotted(v)
+	return err == nil
+}
+
 func parseDotted(v string) ([]uint64, error) {
 	s := strings.TrimPrefix(v, "v")
 	if s == "" {

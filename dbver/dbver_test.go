@@ -27,6 +27,26 @@ func TestCompare(t *testing.T) {
 	}
 }
 
+// Compare refuses what catalog.CompareVersions would merely sort first.
+func TestCompareRefuses(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		is   error
+		msg  string
+	}{
+		{"", "7.1", ErrEmptyVersion, "db_version is empty"},
+		{"7.1", "", ErrEmptyVersion, "db_version is empty"},
+		{"v", "7.1", ErrUnknownVersion, `unknown version: "v"`},
+		{"7.1", "7..1", ErrUnknownVersion, `unknown version: "7..1"`},
+		{"7.1+", "7.1", ErrUnknownVersion, `unknown version: "7.1+"`},
+	} {
+		_, err := Compare(c.a, c.b)
+		if !errors.Is(err, c.is) || err.Error() != c.msg {
+			t.Errorf("Compare(%q, %q): %v, want %s", c.a, c.b, err, c.msg)
+		}
+	}
+}
+
 func TestJudgeErrors(t *testing.T) {
 	for _, c := range []struct {
 		current, target string
