@@ -82,6 +82,20 @@ func TestJudge(t *testing.T) {
 	}
 }
 
+// A db_version written like a catalog range is not a version: the
+// server could not migrate from it.
+func TestJudgeRangeShapedVersion(t *testing.T) {
+	v70 := line(t, "v7.0")
+	for _, v := range []string{"7.0.1.23+", "7.0.1.23..7.0.1.29"} {
+		st := &state{stack: &engine.Stack{Dir: "/d"}, dep: &deployment.Deployment{Release: v70}, serverLine: v70, dbs: []dbver.DBVersion{{Database: "deepflow", Version: v}}}
+		want := "upgrade refused: deepflow: unknown version: db_version \"" + v + "\" is not a dotted version\n" +
+			"fix: restore the database from a backup, or repair db_version by hand; the server would stop with \"current db version is null\" or a mismatch"
+		if err := st.judge(line(t, "v7.1")); !errors.Is(err, dbver.ErrUnknownVersion) || err.Error() != want {
+			t.Errorf("%s: got %v\nwant %s", v, err, want)
+		}
+	}
+}
+
 func TestCheckVersions(t *testing.T) {
 	v71 := line(t, "v7.1")
 	ok := []dbver.DBVersion{{Database: "deepflow", Version: "7.1.0.30"}, {Database: "0002_deepflow", Version: "7.1.0.30"}}

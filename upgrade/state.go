@@ -132,7 +132,7 @@ func (st *state) judge(target *catalog.Release) error {
 		switch {
 		case v.Err != nil:
 			errs = append(errs, fmt.Errorf("%s: %w", v.Database, v.Err))
-		case !validVersion(v.Version):
+		case !catalog.IsVersion(v.Version):
 			errs = append(errs, fmt.Errorf("%s: %w: db_version %q is not a dotted version", v.Database, dbver.ErrUnknownVersion, v.Version))
 		case want.Above(v.Version):
 			errs = append(errs, fmt.Errorf("%s: %w: db_version is %s, newer than DeepFlow %s's %s; DeepFlow never migrates down and its server would exit in a loop",
@@ -147,11 +147,6 @@ func (st *state) judge(target *catalog.Release) error {
 		fix = "restore the database from a backup, or repair db_version by hand; the server would stop with \"current db version is null\" or a mismatch"
 	}
 	return fmt.Errorf("%w: %w\nfix: %s", ErrRefused, errors.Join(errs...), fix)
-}
-
-func validVersion(v string) bool {
-	_, err := catalog.ParseRange(v)
-	return err == nil
 }
 
 // at reports whether every database already carries a version the target
