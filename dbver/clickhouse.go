@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 )
 
 // ClickHouseDatabases are the databases whose tables carry DeepFlow's
@@ -144,12 +146,22 @@ func (c *ClickHouse) TableVersions(ctx context.Context, databases []string) ([]T
 // tables that differ. No table at all is an error too: DeepFlow's ingester
 // creates its tables when it starts, so there is nothing to vouch for yet.
 func CheckClickHouse(tables []TableVersion, want string) error {
+	return checkTables(tables, want, func(v string) bool { return v == want })
+}
+
+// CheckClickHouseIn is CheckClickHouse for a release line whose moving tag
+// may pull several releases: every table's version must lie in r.
+func CheckClickHouseIn(tables []TableVersion, r catalog.Range) error {
+	return checkTables(tables, r.String(), r.Contains)
+}
+
+func checkTables(tables []TableVersion, want string, ok func(string) bool) error {
 	if len(tables) == 0 {
 		return fmt.Errorf("%w: want %s, but no table carries a version yet (has deepflow-server's ingester started?)", ErrTableVersion, want)
 	}
 	var bad []string
 	for _, t := range tables {
-		if t.Version != want {
+		if !ok(t.Version) {
 			v := t.Version
 			if v == "" {
 				v = "no version"

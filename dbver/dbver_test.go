@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 )
 
 func TestCompare(t *testing.T) {
@@ -186,5 +188,20 @@ func TestCheckClickHouse(t *testing.T) {
 		if !errors.Is(err, ErrTableVersion) || err.Error() != c.msg {
 			t.Errorf("%s: %v\nwant %s", c.name, err, c.msg)
 		}
+	}
+}
+
+func TestCheckClickHouseIn(t *testing.T) {
+	r, err := catalog.ParseRange("v7.1.7.3+")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckClickHouseIn([]TableVersion{{"flow_log", "a", "v7.1.7.3"}, {"flow_log", "b", "v7.1.8.0"}}, r); err != nil {
+		t.Errorf("in range: %v", err)
+	}
+	err = CheckClickHouseIn([]TableVersion{{"flow_log", "a", "v7.0.5.0"}, {"flow_log", "b", "x"}, {"flow_log", "c", "v7.2"}}, r)
+	want := "clickhouse table version differs: want v7.1.7.3+, but 2 of 3 tables differ: flow_log.a (v7.0.5.0), flow_log.b (x)"
+	if !errors.Is(err, ErrTableVersion) || err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
 	}
 }
