@@ -88,17 +88,11 @@ func Restore(ctx context.Context, e *engine.Engine, o RestoreOptions) error {
 
 	// Stop everything but MySQL: the writers first, then ClickHouse, whose
 	// files are replaced.
-	imgs, err := e.ServiceImages(ctx, cur)
+	stop, err := writerServices(ctx, e, cur)
 	if err != nil {
 		return err
 	}
-	t := cur.Topology
-	var stop []string
-	for _, n := range []string{t.Server.Service, t.App.Service, t.Grafana.Service, t.Agent.Service, t.ClickHouse.Service} {
-		if _, ok := imgs[n]; ok {
-			stop = append(stop, n)
-		}
-	}
+	stop = append(stop, cur.Topology.ClickHouse.Service)
 	say(o.Out, "Stopping %s", strings.Join(stop, ", "))
 	if err := e.StopServices(ctx, cur, stop...); err != nil {
 		return err

@@ -384,8 +384,8 @@ func (u *upgrader) confirm() error {
 
 // writerServices are the services that write to the databases, and an
 // agent on the server's host, in the stack's compose file.
-func (u *upgrader) writerServices(ctx context.Context, s *engine.Stack) ([]string, error) {
-	imgs, err := u.e.ServiceImages(ctx, s)
+func writerServices(ctx context.Context, e *engine.Engine, s *engine.Stack) ([]string, error) {
+	imgs, err := e.ServiceImages(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -400,7 +400,7 @@ func (u *upgrader) writerServices(ctx context.Context, s *engine.Stack) ([]strin
 }
 
 func (u *upgrader) stopWriters(ctx context.Context) error {
-	ws, err := u.writerServices(ctx, u.st.stack)
+	ws, err := writerServices(ctx, u.e, u.st.stack)
 	if err != nil {
 		return err
 	}
