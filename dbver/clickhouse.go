@@ -56,18 +56,7 @@ func (c *ClickHouse) Query(ctx context.Context, sql string) ([][]string, error) 
 	if res.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("clickhouse %s: HTTP %d: %s", c.URL, res.StatusCode, firstLines(string(body), 1))
 	}
-	var rows [][]string
-	for _, line := range strings.Split(strings.TrimSuffix(string(body), "\n"), "\n") {
-		if line == "" && len(body) <= 1 {
-			break
-		}
-		var row []string
-		for _, f := range strings.Split(line, "\t") {
-			row = append(row, unescape(f))
-		}
-		rows = append(rows, row)
-	}
-	return rows, nil
+	return parseBatch(string(body)), nil
 }
 
 // unescape undoes the backslash escaping of tab-separated output: the

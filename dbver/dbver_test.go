@@ -1,7 +1,11 @@
 package dbver
 
 import (
+	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -203,5 +207,33 @@ func TestCheckClickHouseIn(t *testing.T) {
 	want := "clickhouse table version differs: want v7.1.7.3+, but 2 of 3 tables differ: flow_log.a (v7.0.5.0), flow_log.b (x)"
 	if !errors.Is(err, ErrTableVersion) || err == nil || err.Error() != want {
 		t.Errorf("got  %v\nwant %s", err, want)
+	}
+}
+
+// ClickHouse's TabSeparated answers read as the mysql client's batch
+// output does: one row per line, a lone newline one row with an empty
+// value, as two newlines are two such rows.
+func TestClickHouseQueryRows(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want [][]string
+	}{
+		{"", nil},
+		{"\n", [][]string{{""}}},
+		{"\n\n", [][]string{{""}, {""}}},
+		{"flow_log\tl4\\tx\tv7.1.7.3\n", [][]string{{"flow_log", "l4\tx", "v7.1.7.3"}}},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("X-ClickHouse-User") != "u" || r.Header.Get("X-ClickHouse-Key") != "p" {
+				http.Error(w, "Code: 516. Authentication failed", http.StatusUnauthorized)
+				return
+			}
+			io.WriteString(w, c.body)
+		}))
+		got, err := (&ClickHouse{URL: srv.URL, User: "u", Password: "p"}).Query(context.Background(), "SELECT 1")
+		srv.Close()
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%q: %q, %v; want %q", c.body, got, err, c.want)
+		}
 	}
 }
