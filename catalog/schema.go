@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -219,16 +220,11 @@ func parseDotted(v string) ([]uint64, error) {
 // Order is a release line's place among the catalog's, oldest first; -1
 // for one it does not know.
 func Order(version string) int {
-	if version != "" && !strings.HasPrefix(version, "v") {
-		version = "v" + version
+	r, err := Lookup(version)
+	if err != nil {
+		return -1
 	}
-	vs := Versions()
-	for i, v := range vs {
-		if v == version {
-			return i
-		}
-	}
-	return -1
+	return sort.SearchStrings(Versions(), r.Name)
 }
 
 // ForTag finds the release line whose DeepFlow image tag is tag.
