@@ -293,3 +293,33 @@ func TestFetchImages(t *testing.T) {
 		t.Errorf("pulled fine: %v", err)
 	}
 }
+
+func TestConfirm(t *testing.T) {
+	for _, c := range []struct {
+		in, err string
+	}{
+		{"y\n", ""},
+		{" YES \n", ""},
+		{"yes", ""},
+		{"n\n", "aborted: nothing changed"},
+		{"\n", "aborted: nothing changed"},
+		{"", "aborted: no answer (pass --yes to upgrade without asking)"},
+		{"  ", "aborted: no answer (pass --yes to upgrade without asking)"},
+	} {
+		var out strings.Builder
+		u := &upgrader{o: Options{Out: &out, In: strings.NewReader(c.in)}}
+		err := u.confirm()
+		if out.String() != "Proceed? [y/N] " {
+			t.Errorf("%q: prompt %q", c.in, out.String())
+		}
+		if c.err == "" {
+			if err != nil {
+				t.Errorf("%q: %v", c.in, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrAborted) || err.Error() != c.err {
+			t.Errorf("%q: %v, want %s", c.in, err, c.err)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package upgrade
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -75,13 +74,7 @@ func Restore(ctx context.Context, e *engine.Engine, o RestoreOptions) error {
 	say(o.Out, "  files from %s, MySQL from %s (%s), ClickHouse data from %s into %s, images %d",
 		RenderedTar, MySQLDump, strings.Join(info.Databases, ", "), ClickHouseTar, strings.Join(info.ClickHouseDirs, ", "), len(info.Images))
 	if !o.Yes {
-		fmt.Fprint(o.Out, "This replaces the current files and data. Proceed? [y/N] ")
-		in := o.In
-		if in == nil {
-			in = os.Stdin
-		}
-		line, _ := bufio.NewReader(in).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		if yes, _ := ask(o.Out, o.In, "This replaces the current files and data. Proceed? [y/N] "); !yes {
 			return fmt.Errorf("%w: nothing changed", ErrAborted)
 		}
 	}

@@ -366,20 +366,26 @@ func freeSpace(path string) (uint64, string, error) {
 }
 
 func (u *upgrader) confirm() error {
-	fmt.Fprint(u.o.Out, "Proceed? [y/N] ")
-	in := u.o.In
+	yes, answered := ask(u.o.Out, u.o.In, "Proceed? [y/N] ")
+	switch {
+	case yes:
+		return nil
+	case !answered:
+		return fmt.Errorf("%w: no answer (pass --yes to upgrade without asking)", ErrAborted)
+	}
+	return fmt.Errorf("%w: nothing changed", ErrAborted)
+}
+
+// ask prints prompt and reads one line from in (stdin when nil): yes for
+// y or yes; answered is false when the input ended with nothing typed.
+func ask(out io.Writer, in io.Reader, prompt string) (yes, answered bool) {
+	fmt.Fprint(out, prompt)
 	if in == nil {
 		in = os.Stdin
 	}
 	line, err := bufio.NewReader(in).ReadString('\n')
 	a := strings.ToLower(strings.TrimSpace(line))
-	if a == "y" || a == "yes" {
-		return nil
-	}
-	if err != nil && a == "" {
-		return fmt.Errorf("%w: no answer (pass --yes to upgrade without asking)", ErrAborted)
-	}
-	return fmt.Errorf("%w: nothing changed", ErrAborted)
+	return a == "y" || a == "yes", err == nil || a != ""
 }
 
 // writerServices are the services that write to the databases, and an
