@@ -216,6 +216,14 @@ func (u *upgrader) printPlan(ctx context.Context, changes []render.Change, backu
 	if err != nil {
 		return 0, err
 	}
+	// The backups already in the directory, walked once: they can be large.
+	inside := strings.HasPrefix(u.o.BackupDir, st.stack.Dir+string(filepath.Separator))
+	var old int64
+	if inside {
+		if old, err = engine.DirSize(u.o.BackupDir); err != nil {
+			return 0, err
+		}
+	}
 	var need int64
 	for _, d := range append(append(mysqlDirs, chDirs...), st.stack.Dir) {
 		n, err := engine.DirSize(d)
@@ -224,20 +232,14 @@ func (u *upgrader) printPlan(ctx context.Context, changes []render.Change, backu
 		}
 		if d == st.stack.Dir {
 			// The backups folder inside the directory is not copied.
-			if b, err := engine.DirSize(u.o.BackupDir); err == nil && strings.HasPrefix(u.o.BackupDir, d+string(filepath.Separator)) {
-				n -= b
-			}
+			n -= old
 		}
 		need += n
 	}
 	copied := int64(0)
-	if strings.HasPrefix(u.o.BackupDir, st.stack.Dir+string(filepath.Separator)) {
+	if inside {
 		// Step 2's render copies every file of the directory it did not
 		// write into the new directory before the swap: the backups too.
-		old, err := engine.DirSize(u.o.BackupDir)
-		if err != nil {
-			return 0, err
-		}
 		copied = need + old
 	}
 	backupSize := need
