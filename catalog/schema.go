@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -193,6 +194,13 @@ func CompareVersions(a, b string) int {
 	return 0
 }
 
+// IsVersion reports whether v is a dotted version, one CompareVersions
+// orders by its numbers.
+func IsVersion(v string) bool {
+	_, err := parseDotted(v)
+	return err == nil
+}
+
 func parseDotted(v string) ([]uint64, error) {
 	s := strings.TrimPrefix(v, "v")
 	if s == "" {
@@ -212,16 +220,11 @@ func parseDotted(v string) ([]uint64, error) {
 // Order is a release line's place among the catalog's, oldest first; -1
 // for one it does not know.
 func Order(version string) int {
-	if version != "" && !strings.HasPrefix(version, "v") {
-		version = "v" + version
+	r, err := Lookup(version)
+	if err != nil {
+		return -1
 	}
-	vs := Versions()
-	for i, v := range vs {
-		if v == version {
-			return i
-		}
-	}
-	return -1
+	return sort.SearchStrings(Versions(), r.Name)
 }
 
 // ForTag finds the release line whose DeepFlow image tag is tag.

@@ -102,3 +102,18 @@ func TestCheckSchema(t *testing.T) {
 		t.Errorf("extra release: %v", err)
 	}
 }
+
+// Order reads a line's name as Lookup does.
+func TestOrderSpellings(t *testing.T) {
+	want := Order("v7.0")
+	for _, v := range []string{"7.0", "V7.0"} {
+		if got := Order(v); got != want || got < 0 {
+			t.Errorf("Order(%q) = %d, want %d", v, got, want)
+		}
+	}
+	for _, v := range []string{"", "v", "7", "v7.0x"} {
+		if got := Order(v); got != -1 {
+			t.Errorf("Order(%q) = %d, want -1", v, got)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 )
 
 // ClickHouseDatabases are the databases whose tables carry DeepFlow's
@@ -54,18 +56,7 @@ func (c *ClickHouse) Query(ctx context.Context, sql string) ([][]string, error) 
 	if res.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("clickhouse %s: HTTP %d: %s", c.URL, res.StatusCode, firstLines(string(body), 1))
 	}
-	var rows [][]string
-	for _, line := range strings.Split(strings.TrimSuffix(string(body), "\n"), "\n") {
-		if line == "" && len(body) <= 1 {
-			break
-		}
-		var row []string
-		for _, f := range strings.Split(line, "\t") {
-			row = append(row, unescape(f))
-		}
-		rows = append(rows, row)
-	}
-	return rows, nil
+	return parseBatch(string(body)), nil
 }
 
 // unescape undoes the backslash escaping of tab-separated output: the
@@ -144,12 +135,22 @@ func (c *ClickHouse) TableVersions(ctx context.Context, databases []string) ([]T
 // tables that differ. No table at all is an error too: DeepFlow's ingester
 // creates its tables when it starts, so there is nothing to vouch for yet.
 func CheckClickHouse(tables []TableVersion, want string) error {
+	return checkTables(tables, want, func(v string) bool { return v == want })
+}
+
+// CheckClickHouseIn is CheckClickHouse for a release line whose moving tag
+// may pull several releases: every table's version must lie in r.
+func CheckClickHouseIn(tables []TableVersion, r catalog.Range) error {
+	return checkTables(tables, r.String(), r.Contains)
+}
+
+func checkTables(tables []TableVersion, want string, ok func(string) bool) error {
 	if len(tables) == 0 {
 		return fmt.Errorf("%w: want %s, but no table carries a version yet (has deepflow-server's ingester started?)", ErrTableVersion, want)
 	}
 	var bad []string
 	for _, t := range tables {
-		if t.Version != want {
+		if !ok(t.Version) {
 			v := t.Version
 			if v == "" {
 				v = "no version"

@@ -1,11 +1,17 @@
 package dbver
 
 import (
+	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 )
 
 func TestCompare(t *testing.T) {
@@ -23,6 +29,26 @@ func TestCompare(t *testing.T) {
 		got, err := Compare(c.a, c.b)
 		if err != nil || got != c.want {
 			t.Errorf("Compare(%q, %q) = %d, %v; want %d", c.a, c.b, got, err, c.want)
+		}
+	}
+}
+
+// Compare refuses what catalog.CompareVersions would merely sort first.
+func TestCompareRefuses(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		is   error
+		msg  string
+	}{
+		{"", "7.1", ErrEmptyVersion, "db_version is empty"},
+		{"7.1", "", ErrEmptyVersion, "db_version is empty"},
+		{"v", "7.1", ErrUnknownVersion, `unknown version: "v"`},
+		{"7.1", "7..1", ErrUnknownVersion, `unknown version: "7..1"`},
+		{"7.1+", "7.1", ErrUnknownVersion, `unknown version: "7.1+"`},
+	} {
+		_, err := Compare(c.a, c.b)
+		if !errors.Is(err, c.is) || err.Error() != c.msg {
+			t.Errorf("Compare(%q, %q): %v, want %s", c.a, c.b, err, c.msg)
 		}
 	}
 }
@@ -165,6 +191,49 @@ func TestCheckClickHouse(t *testing.T) {
 		}
 		if !errors.Is(err, ErrTableVersion) || err.Error() != c.msg {
 			t.Errorf("%s: %v\nwant %s", c.name, err, c.msg)
+		}
+	}
+}
+
+func TestCheckClickHouseIn(t *testing.T) {
+	r, err := catalog.ParseRange("v7.1.7.3+")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckClickHouseIn([]TableVersion{{"flow_log", "a", "v7.1.7.3"}, {"flow_log", "b", "v7.1.8.0"}}, r); err != nil {
+		t.Errorf("in range: %v", err)
+	}
+	err = CheckClickHouseIn([]TableVersion{{"flow_log", "a", "v7.0.5.0"}, {"flow_log", "b", "x"}, {"flow_log", "c", "v7.2"}}, r)
+	want := "clickhouse table version differs: want v7.1.7.3+, but 2 of 3 tables differ: flow_log.a (v7.0.5.0), flow_log.b (x)"
+	if !errors.Is(err, ErrTableVersion) || err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+}
+
+// ClickHouse's TabSeparated answers read as the mysql client's batch
+// output does: one row per line, a lone newline one row with an empty
+// value, as two newlines are two such rows.
+func TestClickHouseQueryRows(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want [][]string
+	}{
+		{"", nil},
+		{"\n", [][]string{{""}}},
+		{"\n\n", [][]string{{""}, {""}}},
+		{"flow_log\tl4\\tx\tv7.1.7.3\n", [][]string{{"flow_log", "l4\tx", "v7.1.7.3"}}},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("X-ClickHouse-User") != "u" || r.Header.Get("X-ClickHouse-Key") != "p" {
+				http.Error(w, "Code: 516. Authentication failed", http.StatusUnauthorized)
+				return
+			}
+			io.WriteString(w, c.body)
+		}))
+		got, err := (&ClickHouse{URL: srv.URL, User: "u", Password: "p"}).Query(context.Background(), "SELECT 1")
+		srv.Close()
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%q: %q, %v; want %q", c.body, got, err, c.want)
 		}
 	}
 }

@@ -183,8 +183,9 @@ func (m *MySQL) Query(ctx context.Context, sql string) ([][]string, error) {
 	return parseBatch(out.String()), nil
 }
 
-// parseBatch reads the client's --batch output: tab-separated, with \t,
-// \n, \\ and \0 escaped in values.
+// parseBatch reads the client's --batch output, and ClickHouse's
+// TabSeparated: tab-separated, with \t, \n, \\ and \0 (and ClickHouse's
+// few more, see unescape) escaped in values.
 func parseBatch(s string) [][]string {
 	var rows [][]string
 	for _, line := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {

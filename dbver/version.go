@@ -25,7 +25,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
+
+	"github.com/deepflow-compose/deepflow-compose/catalog"
 )
 
 // Errors callers can test with errors.Is.
@@ -75,49 +76,19 @@ func (v Verdict) String() string {
 }
 
 // Compare orders two dotted numeric versions (7.0.1.29 < 7.1.0.30) as
-// DeepFlow's migrator sorts its issu files: field by field, numerically,
-// a missing field counting as 0. It returns -1, 0 or 1.
+// catalog.CompareVersions does (DeepFlow's migrator's order), but refuses
+// an empty or unparsable version with dbver's errors instead of sorting it
+// first. It returns -1, 0 or 1.
 func Compare(a, b string) (int, error) {
-	pa, err := parseVersion(a)
-	if err != nil {
-		return 0, err
-	}
-	pb, err := parseVersion(b)
-	if err != nil {
-		return 0, err
-	}
-	for i := 0; i < len(pa) || i < len(pb); i++ {
-		var x, y uint64
-		if i < len(pa) {
-			x = pa[i]
-		}
-		if i < len(pb) {
-			y = pb[i]
-		}
+	for _, v := range []string{a, b} {
 		switch {
-		case x < y:
-			return -1, nil
-		case x > y:
-			return 1, nil
+		case v == "":
+			return 0, ErrEmptyVersion
+		case !catalog.IsVersion(v):
+			return 0, fmt.Errorf("%w: %q", ErrUnknownVersion, v)
 		}
 	}
-	return 0, nil
-}
-
-func parseVersion(v string) ([]uint64, error) {
-	if v == "" {
-		return nil, ErrEmptyVersion
-	}
-	s := strings.TrimPrefix(v, "v")
-	var out []uint64
-	for _, f := range strings.Split(s, ".") {
-		n, err := strconv.ParseUint(f, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %q", ErrUnknownVersion, v)
-		}
-		out = append(out, n)
-	}
-	return out, nil
+	return catalog.CompareVersions(a, b), nil
 }
 
 // Judge says what a server expecting target does to a database whose

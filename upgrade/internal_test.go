@@ -82,6 +82,20 @@ func TestJudge(t *testing.T) {
 	}
 }
 
+// A db_version written like a catalog range is not a version: the
+// server could not migrate from it.
+func TestJudgeRangeShapedVersion(t *testing.T) {
+	v70 := line(t, "v7.0")
+	for _, v := range []string{"7.0.1.23+", "7.0.1.23..7.0.1.29"} {
+		st := &state{stack: &engine.Stack{Dir: "/d"}, dep: &deployment.Deployment{Release: v70}, serverLine: v70, dbs: []dbver.DBVersion{{Database: "deepflow", Version: v}}}
+		want := "upgrade refused: deepflow: unknown version: db_version \"" + v + "\" is not a dotted version\n" +
+			"fix: restore the database from a backup, or repair db_version by hand; the server would stop with \"current db version is null\" or a mismatch"
+		if err := st.judge(line(t, "v7.1")); !errors.Is(err, dbver.ErrUnknownVersion) || err.Error() != want {
+			t.Errorf("%s: got %v\nwant %s", v, err, want)
+		}
+	}
+}
+
 func TestCheckVersions(t *testing.T) {
 	v71 := line(t, "v7.1")
 	ok := []dbver.DBVersion{{Database: "deepflow", Version: "7.1.0.30"}, {Database: "0002_deepflow", Version: "7.1.0.30"}}
@@ -277,5 +291,35 @@ func TestFetchImages(t *testing.T) {
 	}
 	if err := fetchImages([]string{"r/x:1"}, false, "v7.1", func(string) error { return nil }); err != nil {
 		t.Errorf("pulled fine: %v", err)
+	}
+}
+
+func TestConfirm(t *testing.T) {
+	for _, c := range []struct {
+		in, err string
+	}{
+		{"y\n", ""},
+		{" YES \n", ""},
+		{"yes", ""},
+		{"n\n", "aborted: nothing changed"},
+		{"\n", "aborted: nothing changed"},
+		{"", "aborted: no answer (pass --yes to upgrade without asking)"},
+		{"  ", "aborted: no answer (pass --yes to upgrade without asking)"},
+	} {
+		var out strings.Builder
+		u := &upgrader{o: Options{Out: &out, In: strings.NewReader(c.in)}}
+		err := u.confirm()
+		if out.String() != "Proceed? [y/N] " {
+			t.Errorf("%q: prompt %q", c.in, out.String())
+		}
+		if c.err == "" {
+			if err != nil {
+				t.Errorf("%q: %v", c.in, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrAborted) || err.Error() != c.err {
+			t.Errorf("%q: %v, want %s", c.in, err, c.err)
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package upgrade
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -75,30 +74,18 @@ func Restore(ctx context.Context, e *engine.Engine, o RestoreOptions) error {
 	say(o.Out, "  files from %s, MySQL from %s (%s), ClickHouse data from %s into %s, images %d",
 		RenderedTar, MySQLDump, strings.Join(info.Databases, ", "), ClickHouseTar, strings.Join(info.ClickHouseDirs, ", "), len(info.Images))
 	if !o.Yes {
-		fmt.Fprint(o.Out, "This replaces the current files and data. Proceed? [y/N] ")
-		in := o.In
-		if in == nil {
-			in = os.Stdin
-		}
-		line, _ := bufio.NewReader(in).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		if yes, _ := ask(o.Out, o.In, "This replaces the current files and data. Proceed? [y/N] "); !yes {
 			return fmt.Errorf("%w: nothing changed", ErrAborted)
 		}
 	}
 
 	// Stop everything but MySQL: the writers first, then ClickHouse, whose
 	// files are replaced.
-	imgs, err := e.ServiceImages(ctx, cur)
+	stop, err := writerServices(ctx, e, cur)
 	if err != nil {
 		return err
 	}
-	t := cur.Topology
-	var stop []string
-	for _, n := range []string{t.Server.Service, t.App.Service, t.Grafana.Service, t.Agent.Service, t.ClickHouse.Service} {
-		if _, ok := imgs[n]; ok {
-			stop = append(stop, n)
-		}
-	}
+	stop = append(stop, cur.Topology.ClickHouse.Service)
 	say(o.Out, "Stopping %s", strings.Join(stop, ", "))
 	if err := e.StopServices(ctx, cur, stop...); err != nil {
 		return err

@@ -216,6 +216,14 @@ func (u *upgrader) printPlan(ctx context.Context, changes []render.Change, backu
 	if err != nil {
 		return 0, err
 	}
+	// The backups already in the directory, walked once: they can be large.
+	inside := strings.HasPrefix(u.o.BackupDir, st.stack.Dir+string(filepath.Separator))
+	var old int64
+	if inside {
+		if old, err = engine.DirSize(u.o.BackupDir); err != nil {
+			return 0, err
+		}
+	}
 	var need int64
 	for _, d := range append(append(mysqlDirs, chDirs...), st.stack.Dir) {
 		n, err := engine.DirSize(d)
@@ -224,20 +232,14 @@ func (u *upgrader) printPlan(ctx context.Context, changes []render.Change, backu
 		}
 		if d == st.stack.Dir {
 			// The backups folder inside the directory is not copied.
-			if b, err := engine.DirSize(u.o.BackupDir); err == nil && strings.HasPrefix(u.o.BackupDir, d+string(filepath.Separator)) {
-				n -= b
-			}
+			n -= old
 		}
 		need += n
 	}
 	copied := int64(0)
-	if strings.HasPrefix(u.o.BackupDir, st.stack.Dir+string(filepath.Separator)) {
+	if inside {
 		// Step 2's render copies every file of the directory it did not
 		// write into the new directory before the swap: the backups too.
-		old, err := engine.DirSize(u.o.BackupDir)
-		if err != nil {
-			return 0, err
-		}
 		copied = need + old
 	}
 	backupSize := need
@@ -366,26 +368,32 @@ func freeSpace(path string) (uint64, string, error) {
 }
 
 func (u *upgrader) confirm() error {
-	fmt.Fprint(u.o.Out, "Proceed? [y/N] ")
-	in := u.o.In
-	if in == nil {
-		in = os.Stdin
-	}
-	line, err := bufio.NewReader(in).ReadString('\n')
-	a := strings.ToLower(strings.TrimSpace(line))
-	if a == "y" || a == "yes" {
+	yes, answered := ask(u.o.Out, u.o.In, "Proceed? [y/N] ")
+	switch {
+	case yes:
 		return nil
-	}
-	if err != nil && a == "" {
+	case !answered:
 		return fmt.Errorf("%w: no answer (pass --yes to upgrade without asking)", ErrAborted)
 	}
 	return fmt.Errorf("%w: nothing changed", ErrAborted)
 }
 
+// ask prints prompt and reads one line from in (stdin when nil): yes for
+// y or yes; answered is false when the input ended with nothing typed.
+func ask(out io.Writer, in io.Reader, prompt string) (yes, answered bool) {
+	fmt.Fprint(out, prompt)
+	if in == nil {
+		in = os.Stdin
+	}
+	line, err := bufio.NewReader(in).ReadString('\n')
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes", err == nil || a != ""
+}
+
 // writerServices are the services that write to the databases, and an
 // agent on the server's host, in the stack's compose file.
-func (u *upgrader) writerServices(ctx context.Context, s *engine.Stack) ([]string, error) {
-	imgs, err := u.e.ServiceImages(ctx, s)
+func writerServices(ctx context.Context, e *engine.Engine, s *engine.Stack) ([]string, error) {
+	imgs, err := e.ServiceImages(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -400,7 +408,7 @@ func (u *upgrader) writerServices(ctx context.Context, s *engine.Stack) ([]strin
 }
 
 func (u *upgrader) stopWriters(ctx context.Context) error {
-	ws, err := u.writerServices(ctx, u.st.stack)
+	ws, err := writerServices(ctx, u.e, u.st.stack)
 	if err != nil {
 		return err
 	}

@@ -132,7 +132,7 @@ func (st *state) judge(target *catalog.Release) error {
 		switch {
 		case v.Err != nil:
 			errs = append(errs, fmt.Errorf("%s: %w", v.Database, v.Err))
-		case !validVersion(v.Version):
+		case !catalog.IsVersion(v.Version):
 			errs = append(errs, fmt.Errorf("%s: %w: db_version %q is not a dotted version", v.Database, dbver.ErrUnknownVersion, v.Version))
 		case want.Above(v.Version):
 			errs = append(errs, fmt.Errorf("%s: %w: db_version is %s, newer than DeepFlow %s's %s; DeepFlow never migrates down and its server would exit in a loop",
@@ -147,11 +147,6 @@ func (st *state) judge(target *catalog.Release) error {
 		fix = "restore the database from a backup, or repair db_version by hand; the server would stop with \"current db version is null\" or a mismatch"
 	}
 	return fmt.Errorf("%w: %w\nfix: %s", ErrRefused, errors.Join(errs...), fix)
-}
-
-func validVersion(v string) bool {
-	_, err := catalog.ParseRange(v)
-	return err == nil
 }
 
 // at reports whether every database already carries a version the target
@@ -232,31 +227,23 @@ func checkVersions(target *catalog.Release, dbs []dbver.DBVersion, tables []dbve
 	}
 	if tablesErr != nil {
 		errs = append(errs, tablesErr)
-	} else {
-		if len(tables) == 0 {
-			errs = append(errs, dbver.CheckClickHouse(nil, exp.ClickHouse.String()))
-		}
-		got := map[string]bool{}
-		var bad []string
-		for _, t := range tables {
-			got[t.Version] = true
-			if !exp.ClickHouse.Contains(t.Version) {
-				v := t.Version
-				if v == "" {
-					v = "no version"
-				}
-				bad = append(bad, fmt.Sprintf("%s.%s (%s)", t.Database, t.Table, v))
-			}
-		}
-		if len(bad) > 0 {
-			errs = append(errs, fmt.Errorf("%w: want %s, but %d of %d tables differ: %s", dbver.ErrTableVersion, exp.ClickHouse, len(bad), len(tables), strings.Join(bad, ", ")))
-		} else if len(got) > 1 {
-			// The ingester compares by equality: one version for all.
-			errs = append(errs, fmt.Errorf("%w: the tables carry %d different versions: %s", dbver.ErrTableVersion, len(got), describeTables(tables, nil)))
-		}
+	} else if err := dbver.CheckClickHouseIn(tables, exp.ClickHouse); err != nil {
+		errs = append(errs, err)
+	} else if got := tableVersions(tables); got > 1 {
+		// The ingester compares by equality: one version for all.
+		errs = append(errs, fmt.Errorf("%w: the tables carry %d different versions: %s", dbver.ErrTableVersion, got, describeTables(tables, nil)))
 	}
 	if len(errs) == 0 {
 		return nil
 	}
 	return fmt.Errorf("%w: %w", ErrVersionCheck, errors.Join(errs...))
+}
+
+// tableVersions counts the distinct versions the tables carry.
+func tableVersions(tables []dbver.TableVersion) int {
+	seen := map[string]bool{}
+	for _, t := range tables {
+		seen[t.Version] = true
+	}
+	return len(seen)
 }
