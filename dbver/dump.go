@@ -262,8 +262,11 @@ func (m *MySQL) VerifyDump(ctx context.Context, path string, o VerifyOptions) (*
 			return nil, fmt.Errorf("verify %s: counting rows: %w", path, err)
 		}
 		for _, r := range rows {
+			if len(r) != 3 {
+				return nil, fmt.Errorf("verify %s: counting rows: %w: %q", path, ErrDumpVerify, r)
+			}
 			n, err := strconv.ParseInt(r[2], 10, 64)
-			if err != nil || len(r) != 3 {
+			if err != nil {
 				return nil, fmt.Errorf("verify %s: counting rows: %w: %q", path, ErrDumpVerify, r)
 			}
 			v.Rows[r[0]+"."+r[1]] = n
