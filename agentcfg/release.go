@@ -209,17 +209,15 @@ func ValidateReleases(releases []string, doc []byte) error {
 		switch {
 		case k.err == ErrSyntax || len(rs) == 0:
 		case k.err == ErrUnknownKey && k.msg == "unknown key":
-			e.Msg = "not accepted by DeepFlow " + namesOf(rs)
+			e.Msg = "not accepted by DeepFlow " + ReleaseNames(rs)
 		default:
-			e.Msg += " (DeepFlow " + namesOf(rs) + ")"
+			e.Msg += " (DeepFlow " + ReleaseNames(rs) + ")"
 		}
 		out = append(out, e)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
 	return out.err()
 }
-
-func namesOf(rs []string) string { return ReleaseNames(rs) }
 
 // ReleaseNames names releases for a message: "v7.1.8 and v7.1 branch
 // head".
