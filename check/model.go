@@ -224,12 +224,7 @@ func (m *model) inferNodeIP() {
 			cands = append(cands, v)
 		}
 	}
-	cands = append(cands, m.d.AgentYAML.Strings(agentRow().Host)...)
-	for _, c := range topology.ConsumersOf(topology.GroupConfig, "*") {
-		if v, ok := m.d.GroupConfig.Get(c.Host); ok {
-			cands = append(cands, v)
-		}
-	}
+	cands = append(cands, m.agentSideNodeIPs()...)
 	for _, v := range cands {
 		if isIP(v.Val) && !isLoopback(v.Val) {
 			a, _ := netip.ParseAddr(v.Val)
@@ -240,6 +235,18 @@ func (m *model) inferNodeIP() {
 	m.settleNodeIP()
 }
 
+// agentSideNodeIPs are the server addresses the agent side names: the
+// agent's own file, then the group config's rows.
+func (m *model) agentSideNodeIPs() []layout.Value {
+	out := m.d.AgentYAML.Strings(agentRow().Host)
+	for _, c := range topology.ConsumersOf(topology.GroupConfig, "*") {
+		if v, ok := m.d.GroupConfig.Get(c.Host); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // settleNodeIP reports .env alone when every other file that names the
 // node IP (at least two) agrees on another one: .env is then the file
 // that changed, and the others are judged against their common value.
@@ -248,13 +255,7 @@ func (m *model) settleNodeIP() {
 	if !ok || m.nodeIPFrom != env {
 		return
 	}
-	var others []layout.Value
-	others = append(others, m.d.AgentYAML.Strings(agentRow().Host)...)
-	for _, c := range topology.ConsumersOf(topology.GroupConfig, "*") {
-		if v, ok := m.d.GroupConfig.Get(c.Host); ok {
-			others = append(others, v)
-		}
-	}
+	others := m.agentSideNodeIPs()
 	if m.network == settings.Host {
 		for _, r := range m.wireRefs() {
 			if isIP(r.ep.host) && !isLoopback(r.ep.host) && !strings.Contains(r.ep.v.Raw, topology.Vars.NodeIP) {
