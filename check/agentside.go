@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
-	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/serverkeys"
 	"github.com/deepflow-compose/deepflow-compose/topology"
@@ -77,11 +76,7 @@ func releasesOf(version string) []string {
 			return []string{r}
 		}
 	}
-	mm := versionRE.FindStringSubmatch(v)
-	if mm == nil {
-		return nil
-	}
-	if r, err := catalog.Lookup("v" + mm[1] + "." + mm[2]); err == nil {
+	if r, ok := catalogLine(v); ok {
 		return r.Releases
 	}
 	return nil

@@ -300,6 +300,17 @@ func (m *model) inferVersion() {
 	}
 }
 
+// catalogLine is the catalog's release line of a version (v7.1 for
+// v7.1.8 or 7.1); false when the version names no line the catalog knows.
+func catalogLine(version string) (*catalog.Release, bool) {
+	mm := versionRE.FindStringSubmatch(version)
+	if mm == nil {
+		return nil, false
+	}
+	r, err := catalog.Lookup("v" + mm[1] + "." + mm[2])
+	return r, err == nil
+}
+
 // legacyGroupConfig reports whether the version uses v6.5's group-config
 // layout; ok is false when the version is unknown.
 func (m *model) legacyGroupConfig() (legacy, ok bool) {
@@ -309,7 +320,7 @@ func (m *model) legacyGroupConfig() (legacy, ok bool) {
 	}
 	// The catalog knows each release line's format; past it, v6.6 is
 	// where the sectioned layout began.
-	if r, err := catalog.Lookup("v" + mm[1] + "." + mm[2]); err == nil && r.GroupConfigFormat != "" {
+	if r, ok := catalogLine(m.version); ok && r.GroupConfigFormat != "" {
 		return r.GroupConfigFormat == "legacy", true
 	}
 	major, _ := strconv.Atoi(mm[1])
