@@ -447,10 +447,7 @@ func (o Override) layer() (Layer, error) {
 	if _, ok := settingType(path); !ok {
 		return Layer{}, fmt.Errorf("%s: %w: unknown key %q", o.Flag, ErrSettings, o.Key)
 	}
-	for i := len(path) - 1; i >= 0; i-- {
-		v = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: path[i]}, v}}
-	}
-	return Layer{Source: o.Flag, Node: v}, nil
+	return Layer{Source: o.Flag, Node: nest(path, v)}, nil
 }
 
 // nameFlags reports a setting a flag set under the flag's name.

@@ -213,11 +213,7 @@ func ParseSet(arg string) (Layer, error) {
 			return Layer{}, fmt.Errorf("%s: %w: %s: %q is not %s", src, ErrSettings, key, value, kindName(ft))
 		}
 	}
-	node := leaf
-	for i := len(parts) - 1; i >= 0; i-- {
-		node = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
-			{Kind: yaml.ScalarNode, Value: parts[i]}, node}}
-	}
+	node := nest(parts, leaf)
 	raw, err := yaml.Marshal(node)
 	if err != nil {
 		return Layer{}, fmt.Errorf("%s: %w: %w", src, ErrSettings, err)
@@ -226,6 +222,14 @@ func ParseSet(arg string) (Layer, error) {
 		return Layer{}, fmt.Errorf("%s: %w: %s: %q is not %s", src, ErrSettings, key, value, kindName(ft))
 	}
 	return Layer{Source: src, Node: node}, nil
+}
+
+// nest puts a value under a dotted key path: {a: {b: leaf}}.
+func nest(path []string, leaf *yaml.Node) *yaml.Node {
+	for i := len(path) - 1; i >= 0; i-- {
+		leaf = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: path[i]}, leaf}}
+	}
+	return leaf
 }
 
 // plainIntRE is the only integer spelling settings take: YAML would also
