@@ -306,28 +306,18 @@ func (s *Settings) Validate() error {
 	for _, p := range []struct {
 		key string
 		v   int
+		// optional: 0 takes the port from the topology.
+		optional bool
 	}{
-		{"mysql.port", s.MySQL.Port},
-		{"clickhouse.tcpPort", s.ClickHouse.TCPPort},
-		{"clickhouse.httpPort", s.ClickHouse.HTTPPort},
-		{"clickhouse.interserverPort", s.ClickHouse.InterserverPort},
-		{"grafana.port", s.Grafana.Port},
+		{"mysql.port", s.MySQL.Port, false},
+		{"clickhouse.tcpPort", s.ClickHouse.TCPPort, false},
+		{"clickhouse.httpPort", s.ClickHouse.HTTPPort, false},
+		{"clickhouse.interserverPort", s.ClickHouse.InterserverPort, false},
+		{"grafana.port", s.Grafana.Port, false},
+		{"agent.controllerPort", s.Agent.ControllerPort, true},
+		{"agent.ingesterPort", s.Agent.IngesterPort, true},
 	} {
-		if p.v < 1 || p.v > 65535 {
-			bad(p.key, "%d is out of range 1-65535", p.v)
-		}
-	}
-	for _, p := range []struct {
-		key string
-		v   int
-	}{
-		{"agent.controllerPort", s.Agent.ControllerPort},
-		{"agent.ingesterPort", s.Agent.IngesterPort},
-	} {
-		if p.v == 0 {
-			continue // from the topology
-		}
-		if p.v < 1 || p.v > 65535 {
+		if (p.v < 1 && !(p.optional && p.v == 0)) || p.v > 65535 {
 			bad(p.key, "%d is out of range 1-65535", p.v)
 		}
 	}
