@@ -56,38 +56,27 @@ func (m *model) composeRules() {
 	}
 }
 
-// clashRules: two listeners on one node port.
+// clashRules: two listeners on one node port (under host networking) or
+// in one container (under bridge), as topology.Clashes finds them.
 func (m *model) clashRules() {
-	if m.network == settings.Host {
-		seen := map[int]topology.HostPort{}
-		for _, hp := range m.topo.HostPorts() {
-			prev, ok := seen[hp.Port]
-			if !ok {
-				seen[hp.Port] = hp
-				continue
-			}
-			v := m.src[hp.Listener]
-			if v.File == "" {
-				v = m.src[prev.Listener]
-			}
-			fix := fmt.Sprintf("give %s's %s listener a port nothing else on this host uses", m.topo.Component(hp.Component).Label, hp.Listener)
+	for _, c := range m.topo.Clashes() {
+		v := m.src[c.Then.Listener]
+		if v.File == "" {
+			v = m.src[c.First.Listener]
+		}
+		if m.network == settings.Host {
+			first, then := m.topo.Component(c.First.Component).Label, m.topo.Component(c.Then.Component).Label
+			fix := fmt.Sprintf("give %s's %s listener a port nothing else on this host uses", then, c.Then.Listener)
 			if v.Key != "" {
 				fix = fmt.Sprintf("change %s in %s to a port nothing else on this host uses, and every file that dials it", v.Key, v.File)
 			}
 			m.errorf(v, "port-clash", fix,
 				"%s's %s listener and %s's %s listener both bind node port %d under host networking; whichever starts second fails",
-				m.topo.Component(prev.Component).Label, prev.Listener, m.topo.Component(hp.Component).Label, hp.Listener, hp.Port)
-		}
-		return
-	}
-	// Each container is a network namespace of its own under bridge.
-	for _, c := range m.topo.Clashes() {
-		if c.Container == "" {
+				first, c.First.Listener, then, c.Then.Listener, c.Port)
 			continue
 		}
-		v := m.src[c.Then.Listener]
-		if v.File == "" {
-			v = m.src[c.First.Listener]
+		if c.Container == "" {
+			continue // published ports: the compose file's, below
 		}
 		label := m.topo.Component(c.Then.Component).Label
 		fix := fmt.Sprintf("give %s's %s and %s listeners different ports", label, c.First.Listener, c.Then.Listener)
@@ -97,6 +86,9 @@ func (m *model) clashRules() {
 		m.errorf(v, "port-clash", fix,
 			"%s's %s and %s listeners both use port %d inside its container (%s); the second cannot bind",
 			label, c.First.Listener, c.Then.Listener, c.Port, c.Container)
+	}
+	if m.network == settings.Host {
+		return
 	}
 	cf := m.d.Compose
 	if cf == nil {
