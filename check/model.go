@@ -636,10 +636,15 @@ func (m *model) buildTopology() {
 	m.src[topology.Ingester] = at(topology.ServerYAML, 0)
 	m.src[topology.Profile] = at(topology.ServerYAML, 0)
 
-	m.topo = topology.Resolve(topology.Spec{Network: m.network, NodeIP: m.nodeIP, Ports: ports,
+	sp := topology.Spec{Network: m.network, NodeIP: m.nodeIP, Ports: ports,
 		Published:   map[topology.Name]int{topology.Web: m.grafanaHostPort},
 		ExposeMySQL: m.mysqlExposed, ExposeClickHouse: m.chExposed,
-		AgentOnServer: m.service(&m.topo.Agent) != nil})
+		AgentOnServer: m.service(&m.topo.Agent) != nil}
+	if s := m.settings(); s != nil {
+		// A render may route agents through a load balancer.
+		sp.AgentController, sp.AgentIngester = s.Agent.ControllerPort, s.Agent.IngesterPort
+	}
+	m.topo = topology.Resolve(sp)
 	m.built = true
 	m.clashRules()
 }

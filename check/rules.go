@@ -275,16 +275,10 @@ func (m *model) publishRules() {
 // agentRules: the agent's own file and the group config dial the node IP
 // on the ports this network mode exposes.
 func (m *model) agentRules() {
-	ap := m.topo.AgentPorts()
-	if s := m.settings(); s != nil {
-		// A render may route agents through a load balancer.
-		if s.Agent.ControllerPort != 0 {
-			ap.Controller = s.Agent.ControllerPort
-		}
-		if s.Agent.IngesterPort != 0 {
-			ap.Ingester = s.Agent.IngesterPort
-		}
-	}
+	// The server listeners' own ports, or a load balancer's the render
+	// routed agents through.
+	ctl, _ := m.topo.ForAgent(topology.GRPC)
+	ing, _ := m.topo.ForAgent(topology.Ingester)
 	mode := "bridge networking (published ports)"
 	if m.network == settings.Host {
 		mode = "host networking"
@@ -330,9 +324,9 @@ func (m *model) agentRules() {
 					checkIP(v, c.Host)
 				}
 			}
-			want, what := ap.Controller, "controller (gRPC)"
+			want, what := ctl.Port, "controller (gRPC)"
 			if c.To == topology.Ingester {
-				want, what = ap.Ingester, "ingester"
+				want, what = ing.Port, "ingester"
 			}
 			checkPort(file, c.Port, what, want, topology.AgentBuiltin(c.To))
 		}
