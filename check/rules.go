@@ -10,8 +10,6 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
-func (m *model) allNames() []*topology.Component { return m.topo.Services() }
-
 // composeRules: services present, one network mode, nothing bridge-only
 // left under host networking.
 func (m *model) composeRules() {
@@ -118,7 +116,7 @@ func (m *model) clashRules() {
 // stackNames are the host names that only exist on the compose network.
 func (m *model) stackNames() map[string]bool {
 	out := map[string]bool{}
-	for _, c := range m.allNames() {
+	for _, c := range m.topo.Services() {
 		out[c.Service], out[c.Container] = true, true
 	}
 	if cf := m.d.Compose; cf != nil {
