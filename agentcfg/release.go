@@ -256,9 +256,9 @@ func RenderReleases(releases []string, in Input) ([]byte, error) {
 	// setting that needs them rather than the file key.
 	for _, r := range releases {
 		s, _, _ := releaseSchema(r)
-		if in.WorkloadResourceSyncEnabled && format == Sectioned && s.Keys[keyWorkloadSync] == nil {
+		if in.WorkloadResourceSyncEnabled && format == Sectioned && s.Keys[WorkloadSyncKey] == nil {
 			return nil, &Error{Path: "workloadResourceSyncEnabled", Err: ErrUnknownKey, Releases: []string{r},
-				Msg: keyWorkloadSync + " is not accepted by DeepFlow " + ReleaseName(r) + "; there, the server registers hosts through server.yaml's trident-type-for-unkonw-vtap"}
+				Msg: WorkloadSyncKey + " is not accepted by DeepFlow " + ReleaseName(r) + "; there, the server registers hosts through server.yaml's trident-type-for-unkonw-vtap"}
 		}
 	}
 	out, err := render(format, leg, sec, in, releases[0])

@@ -129,7 +129,7 @@ func (m *model) processAgentRules() {
 // workloadRule: on releases that no longer read trident-type-for-unkonw-vtap
 // (v7.1.8 on) an unknown agent's type comes from its group config alone.
 func (m *model) workloadRule(rs []string, sev Severity) {
-	const key = "inputs.resources.workload_resource_sync_enabled"
+	const key = agentcfg.WorkloadSyncKey
 	f := m.d.GroupConfig
 	if f == nil || m.groupConfigIsLegacy() {
 		return
