@@ -10,6 +10,7 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/serverkeys"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
@@ -193,32 +194,8 @@ func (m *model) subnetRules() {
 type span struct{ lo, hi netip.Addr }
 
 func parseSpan(s string) (span, bool) {
-	s = strings.TrimSpace(s)
-	if p, err := netip.ParsePrefix(s); err == nil {
-		p = p.Masked()
-		lo := p.Addr()
-		hi := lo
-		bits := lo.BitLen() - p.Bits()
-		b := hi.AsSlice()
-		for i := len(b) - 1; i >= 0 && bits > 0; i-- {
-			n := min(bits, 8)
-			b[i] |= byte(1<<n - 1)
-			bits -= n
-		}
-		hi, _ = netip.AddrFromSlice(b)
-		return span{lo, hi}, true
-	}
-	if a, b, ok := strings.Cut(s, "-"); ok {
-		lo, err1 := netip.ParseAddr(strings.TrimSpace(a))
-		hi, err2 := netip.ParseAddr(strings.TrimSpace(b))
-		if err1 == nil && err2 == nil && lo.BitLen() == hi.BitLen() && !hi.Less(lo) {
-			return span{lo, hi}, true
-		}
-	}
-	if a, err := netip.ParseAddr(s); err == nil {
-		return span{a, a}, true
-	}
-	return span{}, false
+	lo, hi, ok := settings.SubnetRange(s)
+	return span{lo, hi}, ok
 }
 
 // covered reports whether the union of spans holds all of s.
