@@ -5,6 +5,8 @@
 package deployment
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -94,6 +96,29 @@ type Manifest struct {
 type ManifestFile struct {
 	SHA256 string `json:"sha256"`
 	Mode   string `json:"mode"`
+}
+
+// Sum is the checksum a manifest records for a file's content.
+func Sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// Drift says how a file's content departs from what the render recorded
+// in m (nil: no render did): "" when it is as written.
+func (m *Manifest) Drift(path string, data []byte) string {
+	var mf ManifestFile
+	ok := false
+	if m != nil {
+		mf, ok = m.Files[path]
+	}
+	if !ok {
+		return "not written by deepflow-compose"
+	}
+	if mf.SHA256 != Sum(data) {
+		return "changed by hand since the last render"
+	}
+	return ""
 }
 
 // ReadManifest reads the manifest of an earlier render in dir; it returns

@@ -7,8 +7,6 @@ package helmexport
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -177,9 +175,8 @@ func fromDir(dir string) (*source, error) {
 		case err != nil:
 			return nil, err
 		default:
-			h := sha256.Sum256(b)
-			if hex.EncodeToString(h[:]) != m.Files[p].SHA256 {
-				edited = append(edited, p+" (changed by hand since the last render)")
+			if why := m.Drift(p, b); why != "" {
+				edited = append(edited, p+" ("+why+")")
 			}
 		}
 	}
