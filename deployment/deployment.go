@@ -34,6 +34,8 @@ type Deployment struct {
 	ProjectName string
 	// Env is the directory's .env, as compose reads it.
 	Env map[string]string
+	// Manifest is what the render recorded.
+	Manifest *Manifest
 }
 
 // ErrNotRendered is returned for a directory without a render manifest.
@@ -77,7 +79,7 @@ func Load(dir string) (*Deployment, error) {
 		return nil, err
 	}
 	return &Deployment{Dir: dir, Profile: m.Profile, Settings: &s, Topology: t, Release: r,
-		Images: images, ProjectName: env[topology.Vars.ProjectName], Env: env}, nil
+		Images: images, ProjectName: env[topology.Vars.ProjectName], Env: env, Manifest: m}, nil
 }
 
 // ManifestName is the file that records what a render wrote.

@@ -157,10 +157,7 @@ func fromDir(dir string) (*source, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := deployment.ReadManifest(dir)
-	if err != nil {
-		return nil, err
-	}
+	m := d.Manifest
 	var edited []string
 	paths := make([]string, 0, len(m.Files))
 	for p := range m.Files {
