@@ -131,7 +131,7 @@ func TestRecipeKeysInReference(t *testing.T) {
 			t.Errorf("%s upgrades to %v, want one key", k, up[k])
 		}
 	}
-	for _, k := range []string{keyWorkloadSync, keyOnlyInContainer, keyFeatures} {
+	for _, k := range []string{WorkloadSyncKey, keyOnlyInContainer, keyFeatures} {
 		if sec.Keys[k] == nil {
 			t.Errorf("%s is not a v6.6+ key", k)
 		}

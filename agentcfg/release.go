@@ -209,17 +209,15 @@ func ValidateReleases(releases []string, doc []byte) error {
 		switch {
 		case k.err == ErrSyntax || len(rs) == 0:
 		case k.err == ErrUnknownKey && k.msg == "unknown key":
-			e.Msg = "not accepted by DeepFlow " + namesOf(rs)
+			e.Msg = "not accepted by DeepFlow " + ReleaseNames(rs)
 		default:
-			e.Msg += " (DeepFlow " + namesOf(rs) + ")"
+			e.Msg += " (DeepFlow " + ReleaseNames(rs) + ")"
 		}
 		out = append(out, e)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
 	return out.err()
 }
-
-func namesOf(rs []string) string { return ReleaseNames(rs) }
 
 // ReleaseNames names releases for a message: "v7.1.8 and v7.1 branch
 // head".
@@ -258,9 +256,9 @@ func RenderReleases(releases []string, in Input) ([]byte, error) {
 	// setting that needs them rather than the file key.
 	for _, r := range releases {
 		s, _, _ := releaseSchema(r)
-		if in.WorkloadResourceSyncEnabled && format == Sectioned && s.Keys[keyWorkloadSync] == nil {
+		if in.WorkloadResourceSyncEnabled && format == Sectioned && s.Keys[WorkloadSyncKey] == nil {
 			return nil, &Error{Path: "workloadResourceSyncEnabled", Err: ErrUnknownKey, Releases: []string{r},
-				Msg: keyWorkloadSync + " is not accepted by DeepFlow " + ReleaseName(r) + "; there, the server registers hosts through server.yaml's trident-type-for-unkonw-vtap"}
+				Msg: WorkloadSyncKey + " is not accepted by DeepFlow " + ReleaseName(r) + "; there, the server registers hosts through server.yaml's trident-type-for-unkonw-vtap"}
 		}
 	}
 	out, err := render(format, leg, sec, in, releases[0])

@@ -69,11 +69,11 @@ func TestReleases(t *testing.T) {
 		release string
 		has     bool
 	}{{"v6.6.8", false}, {"v6.6.9", false}, {"v6.6-branch", true}, {"v7.0.9", true}, {"v7.1.8", true}} {
-		if has, err := HasKey(c.release, keyWorkloadSync); err != nil || has != c.has {
-			t.Errorf("HasKey(%s, %s) = %v, %v; want %v", c.release, keyWorkloadSync, has, err, c.has)
+		if has, err := HasKey(c.release, WorkloadSyncKey); err != nil || has != c.has {
+			t.Errorf("HasKey(%s, %s) = %v, %v; want %v", c.release, WorkloadSyncKey, has, err, c.has)
 		}
 	}
-	if _, err := HasKey("v6.6.1", keyWorkloadSync); !errors.Is(err, ErrUnknownRelease) ||
+	if _, err := HasKey("v6.6.1", WorkloadSyncKey); !errors.Is(err, ErrUnknownRelease) ||
 		err.Error() != `unknown DeepFlow release "v6.6.1" (known: v6.5, v6.6.8, v6.6.9, v6.6-branch, v7.0.9, v7.0-branch, v7.1.8, v7.1-branch)` {
 		t.Errorf("unknown release: %v", err)
 	}

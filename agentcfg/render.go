@@ -35,10 +35,13 @@ const (
 	keyProcRegex      = "static_config.os-proc-regex"
 
 	// v6.6+ keys with no v6.5 ancestor.
-	keyWorkloadSync    = "inputs.resources.workload_resource_sync_enabled"
 	keyOnlyInContainer = "inputs.proc.process_matcher.only_in_container"
 	keyFeatures        = "inputs.proc.process_matcher.enabled_features"
 )
+
+// WorkloadSyncKey makes the server take an agent it does not know for a
+// workload host (v6.6 branch after 2025-05-20, v7.0.9 and later).
+const WorkloadSyncKey = "inputs.resources.workload_resource_sync_enabled"
 
 // The recipes' own choices (the setting names and values).
 var (
@@ -178,7 +181,7 @@ func recipe(in Input, leg, sec *schema.File) ([]item, error) {
 		}
 	}
 	if in.WorkloadResourceSyncEnabled {
-		add(item{setting: "workloadResourceSyncEnabled", sectioned: keyWorkloadSync, only: Sectioned, value: true})
+		add(item{setting: "workloadResourceSyncEnabled", sectioned: WorkloadSyncKey, only: Sectioned, value: true})
 	}
 
 	if k := g.KubernetesResources; k != nil {

@@ -295,8 +295,8 @@ func TestFormatsAgree(t *testing.T) {
 			}
 			if p == keyPlatform && in.WorkloadResourceSyncEnabled && !in.HypervisorResourceEnabled {
 				// v6.5's one switch; v6.6+ has a separate key for workloads.
-				if !contains(secPaths, keyWorkloadSync) {
-					t.Errorf("%s: legacy sets %s for workload sync but sectioned lacks %s", r.name, p, keyWorkloadSync)
+				if !contains(secPaths, WorkloadSyncKey) {
+					t.Errorf("%s: legacy sets %s for workload sync but sectioned lacks %s", r.name, p, WorkloadSyncKey)
 				}
 				continue
 			}

@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
-	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/deployment"
 	"github.com/deepflow-compose/deepflow-compose/serverkeys"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
@@ -77,11 +77,7 @@ func releasesOf(version string) []string {
 			return []string{r}
 		}
 	}
-	mm := versionRE.FindStringSubmatch(v)
-	if mm == nil {
-		return nil
-	}
-	if r, err := catalog.Lookup("v" + mm[1] + "." + mm[2]); err == nil {
+	if r, ok := catalogLine(v); ok {
 		return r.Releases
 	}
 	return nil
@@ -134,7 +130,7 @@ func (m *model) processAgentRules() {
 // workloadRule: on releases that no longer read trident-type-for-unkonw-vtap
 // (v7.1.8 on) an unknown agent's type comes from its group config alone.
 func (m *model) workloadRule(rs []string, sev Severity) {
-	const key = "inputs.resources.workload_resource_sync_enabled"
+	const key = agentcfg.WorkloadSyncKey
 	f := m.d.GroupConfig
 	if f == nil || m.groupConfigIsLegacy() {
 		return
@@ -198,32 +194,8 @@ func (m *model) subnetRules() {
 type span struct{ lo, hi netip.Addr }
 
 func parseSpan(s string) (span, bool) {
-	s = strings.TrimSpace(s)
-	if p, err := netip.ParsePrefix(s); err == nil {
-		p = p.Masked()
-		lo := p.Addr()
-		hi := lo
-		bits := lo.BitLen() - p.Bits()
-		b := hi.AsSlice()
-		for i := len(b) - 1; i >= 0 && bits > 0; i-- {
-			n := min(bits, 8)
-			b[i] |= byte(1<<n - 1)
-			bits -= n
-		}
-		hi, _ = netip.AddrFromSlice(b)
-		return span{lo, hi}, true
-	}
-	if a, b, ok := strings.Cut(s, "-"); ok {
-		lo, err1 := netip.ParseAddr(strings.TrimSpace(a))
-		hi, err2 := netip.ParseAddr(strings.TrimSpace(b))
-		if err1 == nil && err2 == nil && lo.BitLen() == hi.BitLen() && !hi.Less(lo) {
-			return span{lo, hi}, true
-		}
-	}
-	if a, err := netip.ParseAddr(s); err == nil {
-		return span{a, a}, true
-	}
-	return span{}, false
+	lo, hi, ok := settings.SubnetRange(s)
+	return span{lo, hi}, ok
 }
 
 // covered reports whether the union of spans holds all of s.

@@ -224,12 +224,7 @@ func (m *model) inferNodeIP() {
 			cands = append(cands, v)
 		}
 	}
-	cands = append(cands, m.d.AgentYAML.Strings(agentRow().Host)...)
-	for _, c := range topology.ConsumersOf(topology.GroupConfig, "*") {
-		if v, ok := m.d.GroupConfig.Get(c.Host); ok {
-			cands = append(cands, v)
-		}
-	}
+	cands = append(cands, m.agentSideNodeIPs()...)
 	for _, v := range cands {
 		if isIP(v.Val) && !isLoopback(v.Val) {
 			a, _ := netip.ParseAddr(v.Val)
@@ -240,6 +235,18 @@ func (m *model) inferNodeIP() {
 	m.settleNodeIP()
 }
 
+// agentSideNodeIPs are the server addresses the agent side names: the
+// agent's own file, then the group config's rows.
+func (m *model) agentSideNodeIPs() []layout.Value {
+	out := m.d.AgentYAML.Strings(agentRow().Host)
+	for _, c := range topology.ConsumersOf(topology.GroupConfig, "*") {
+		if v, ok := m.d.GroupConfig.Get(c.Host); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // settleNodeIP reports .env alone when every other file that names the
 // node IP (at least two) agrees on another one: .env is then the file
 // that changed, and the others are judged against their common value.
@@ -248,13 +255,7 @@ func (m *model) settleNodeIP() {
 	if !ok || m.nodeIPFrom != env {
 		return
 	}
-	var others []layout.Value
-	others = append(others, m.d.AgentYAML.Strings(agentRow().Host)...)
-	for _, c := range topology.ConsumersOf(topology.GroupConfig, "*") {
-		if v, ok := m.d.GroupConfig.Get(c.Host); ok {
-			others = append(others, v)
-		}
-	}
+	others := m.agentSideNodeIPs()
 	if m.network == settings.Host {
 		for _, r := range m.wireRefs() {
 			if isIP(r.ep.host) && !isLoopback(r.ep.host) && !strings.Contains(r.ep.v.Raw, topology.Vars.NodeIP) {
@@ -299,6 +300,17 @@ func (m *model) inferVersion() {
 	}
 }
 
+// catalogLine is the catalog's release line of a version (v7.1 for
+// v7.1.8 or 7.1); false when the version names no line the catalog knows.
+func catalogLine(version string) (*catalog.Release, bool) {
+	mm := versionRE.FindStringSubmatch(version)
+	if mm == nil {
+		return nil, false
+	}
+	r, err := catalog.Lookup("v" + mm[1] + "." + mm[2])
+	return r, err == nil
+}
+
 // legacyGroupConfig reports whether the version uses v6.5's group-config
 // layout; ok is false when the version is unknown.
 func (m *model) legacyGroupConfig() (legacy, ok bool) {
@@ -308,7 +320,7 @@ func (m *model) legacyGroupConfig() (legacy, ok bool) {
 	}
 	// The catalog knows each release line's format; past it, v6.6 is
 	// where the sectioned layout began.
-	if r, err := catalog.Lookup("v" + mm[1] + "." + mm[2]); err == nil && r.GroupConfigFormat != "" {
+	if r, ok := catalogLine(m.version); ok && r.GroupConfigFormat != "" {
 		return r.GroupConfigFormat == "legacy", true
 	}
 	major, _ := strconv.Atoi(mm[1])
@@ -624,10 +636,15 @@ func (m *model) buildTopology() {
 	m.src[topology.Ingester] = at(topology.ServerYAML, 0)
 	m.src[topology.Profile] = at(topology.ServerYAML, 0)
 
-	m.topo = topology.Resolve(topology.Spec{Network: m.network, NodeIP: m.nodeIP, Ports: ports,
+	sp := topology.Spec{Network: m.network, NodeIP: m.nodeIP, Ports: ports,
 		Published:   map[topology.Name]int{topology.Web: m.grafanaHostPort},
 		ExposeMySQL: m.mysqlExposed, ExposeClickHouse: m.chExposed,
-		AgentOnServer: m.service(&m.topo.Agent) != nil})
+		AgentOnServer: m.service(&m.topo.Agent) != nil}
+	if s := m.settings(); s != nil {
+		// A render may route agents through a load balancer.
+		sp.AgentController, sp.AgentIngester = s.Agent.ControllerPort, s.Agent.IngesterPort
+	}
+	m.topo = topology.Resolve(sp)
 	m.built = true
 	m.clashRules()
 }

@@ -10,8 +10,6 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
-func (m *model) allNames() []*topology.Component { return m.topo.Services() }
-
 // composeRules: services present, one network mode, nothing bridge-only
 // left under host networking.
 func (m *model) composeRules() {
@@ -56,38 +54,27 @@ func (m *model) composeRules() {
 	}
 }
 
-// clashRules: two listeners on one node port.
+// clashRules: two listeners on one node port (under host networking) or
+// in one container (under bridge), as topology.Clashes finds them.
 func (m *model) clashRules() {
-	if m.network == settings.Host {
-		seen := map[int]topology.HostPort{}
-		for _, hp := range m.topo.HostPorts() {
-			prev, ok := seen[hp.Port]
-			if !ok {
-				seen[hp.Port] = hp
-				continue
-			}
-			v := m.src[hp.Listener]
-			if v.File == "" {
-				v = m.src[prev.Listener]
-			}
-			fix := fmt.Sprintf("give %s's %s listener a port nothing else on this host uses", m.topo.Component(hp.Component).Label, hp.Listener)
+	for _, c := range m.topo.Clashes() {
+		v := m.src[c.Then.Listener]
+		if v.File == "" {
+			v = m.src[c.First.Listener]
+		}
+		if m.network == settings.Host {
+			first, then := m.topo.Component(c.First.Component).Label, m.topo.Component(c.Then.Component).Label
+			fix := fmt.Sprintf("give %s's %s listener a port nothing else on this host uses", then, c.Then.Listener)
 			if v.Key != "" {
 				fix = fmt.Sprintf("change %s in %s to a port nothing else on this host uses, and every file that dials it", v.Key, v.File)
 			}
 			m.errorf(v, "port-clash", fix,
 				"%s's %s listener and %s's %s listener both bind node port %d under host networking; whichever starts second fails",
-				m.topo.Component(prev.Component).Label, prev.Listener, m.topo.Component(hp.Component).Label, hp.Listener, hp.Port)
-		}
-		return
-	}
-	// Each container is a network namespace of its own under bridge.
-	for _, c := range m.topo.Clashes() {
-		if c.Container == "" {
+				first, c.First.Listener, then, c.Then.Listener, c.Port)
 			continue
 		}
-		v := m.src[c.Then.Listener]
-		if v.File == "" {
-			v = m.src[c.First.Listener]
+		if c.Container == "" {
+			continue // published ports: the compose file's, below
 		}
 		label := m.topo.Component(c.Then.Component).Label
 		fix := fmt.Sprintf("give %s's %s and %s listeners different ports", label, c.First.Listener, c.Then.Listener)
@@ -97,6 +84,9 @@ func (m *model) clashRules() {
 		m.errorf(v, "port-clash", fix,
 			"%s's %s and %s listeners both use port %d inside its container (%s); the second cannot bind",
 			label, c.First.Listener, c.Then.Listener, c.Port, c.Container)
+	}
+	if m.network == settings.Host {
+		return
 	}
 	cf := m.d.Compose
 	if cf == nil {
@@ -126,7 +116,7 @@ func (m *model) clashRules() {
 // stackNames are the host names that only exist on the compose network.
 func (m *model) stackNames() map[string]bool {
 	out := map[string]bool{}
-	for _, c := range m.allNames() {
+	for _, c := range m.topo.Services() {
 		out[c.Service], out[c.Container] = true, true
 	}
 	if cf := m.d.Compose; cf != nil {
@@ -283,16 +273,10 @@ func (m *model) publishRules() {
 // agentRules: the agent's own file and the group config dial the node IP
 // on the ports this network mode exposes.
 func (m *model) agentRules() {
-	ap := m.topo.AgentPorts()
-	if s := m.settings(); s != nil {
-		// A render may route agents through a load balancer.
-		if s.Agent.ControllerPort != 0 {
-			ap.Controller = s.Agent.ControllerPort
-		}
-		if s.Agent.IngesterPort != 0 {
-			ap.Ingester = s.Agent.IngesterPort
-		}
-	}
+	// The server listeners' own ports, or a load balancer's the render
+	// routed agents through.
+	ctl, _ := m.topo.ForAgent(topology.GRPC)
+	ing, _ := m.topo.ForAgent(topology.Ingester)
 	mode := "bridge networking (published ports)"
 	if m.network == settings.Host {
 		mode = "host networking"
@@ -338,9 +322,9 @@ func (m *model) agentRules() {
 					checkIP(v, c.Host)
 				}
 			}
-			want, what := ap.Controller, "controller (gRPC)"
+			want, what := ctl.Port, "controller (gRPC)"
 			if c.To == topology.Ingester {
-				want, what = ap.Ingester, "ingester"
+				want, what = ing.Port, "ingester"
 			}
 			checkPort(file, c.Port, what, want, topology.AgentBuiltin(c.To))
 		}

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
@@ -230,12 +229,8 @@ func (m *model) imageRules() {
 // release maps image names to the tags the catalog pins for the inferred
 // version, when it knows that version.
 func (m *model) release() map[string]string {
-	mm := versionRE.FindStringSubmatch(m.version)
-	if mm == nil {
-		return nil
-	}
-	r, err := catalog.Lookup("v" + mm[1] + "." + mm[2])
-	if err != nil {
+	r, ok := catalogLine(m.version)
+	if !ok {
 		return nil
 	}
 	return map[string]string{

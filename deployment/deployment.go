@@ -5,6 +5,8 @@
 package deployment
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +34,8 @@ type Deployment struct {
 	ProjectName string
 	// Env is the directory's .env, as compose reads it.
 	Env map[string]string
+	// Manifest is what the render recorded.
+	Manifest *Manifest
 }
 
 // ErrNotRendered is returned for a directory without a render manifest.
@@ -75,7 +79,7 @@ func Load(dir string) (*Deployment, error) {
 		return nil, err
 	}
 	return &Deployment{Dir: dir, Profile: m.Profile, Settings: &s, Topology: t, Release: r,
-		Images: images, ProjectName: env[topology.Vars.ProjectName], Env: env}, nil
+		Images: images, ProjectName: env[topology.Vars.ProjectName], Env: env, Manifest: m}, nil
 }
 
 // ManifestName is the file that records what a render wrote.
@@ -94,6 +98,29 @@ type Manifest struct {
 type ManifestFile struct {
 	SHA256 string `json:"sha256"`
 	Mode   string `json:"mode"`
+}
+
+// Sum is the checksum a manifest records for a file's content.
+func Sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// Drift says how a file's content departs from what the render recorded
+// in m (nil: no render did): "" when it is as written.
+func (m *Manifest) Drift(path string, data []byte) string {
+	var mf ManifestFile
+	ok := false
+	if m != nil {
+		mf, ok = m.Files[path]
+	}
+	if !ok {
+		return "not written by deepflow-compose"
+	}
+	if mf.SHA256 != Sum(data) {
+		return "changed by hand since the last render"
+	}
+	return ""
 }
 
 // ReadManifest reads the manifest of an earlier render in dir; it returns

@@ -65,18 +65,18 @@ func agentSide(d *Data) ([]string, error) {
 // wanted says whether an output file belongs to this render.
 func wanted(path string, d *Data) bool {
 	switch path {
-	case "agent/docker-compose.yaml":
+	case topology.AgentCompose:
 		return d.S.Agent.Mode == settings.AgentContainer
-	case "agent/deepflow-agent.service":
+	case topology.AgentUnit:
 		return d.S.Agent.Mode == settings.AgentProcess
-	case "agent/domain-agent-sync.yaml":
+	case topology.AgentDomain:
 		// Kubernetes process agents join the cluster's own domain.
 		return d.S.Agent.Kubernetes.ClusterName == ""
-	case "agent/values-watcher.yaml":
+	case topology.AgentWatcherValues:
 		return d.S.Agent.Kubernetes.ClusterName != ""
-	case "agent/clusterrole-rules.yaml":
+	case topology.AgentClusterRoleRules:
 		return d.ClusterRoleRules != ""
-	case "agent/agent-group-config.yaml":
+	case topology.GroupConfig:
 		return d.GroupConfig != ""
 	}
 	return true

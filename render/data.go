@@ -96,7 +96,7 @@ func newData(s *settings.Settings, prof *settings.Profile, t *topology.Topology,
 			d.NTP.Host = t.NodeIP
 		}
 	}
-	d.AgentImageRepo, d.AgentImageTag = splitImage(d.Images.Agent)
+	d.AgentImageRepo, d.AgentImageTag = SplitImage(d.Images.Agent)
 	d.ClickHouseNetworks = []string{"::/0"}
 	if d.Listen[string(topology.TCP)].Bind == topology.Loopback {
 		d.ClickHouseNetworks = []string{"::1", topology.Loopback}
@@ -124,10 +124,14 @@ func newData(s *settings.Settings, prof *settings.Profile, t *topology.Topology,
 	return d, nil
 }
 
-// splitImage splits a reference into repository and tag (or digest).
-func splitImage(ref string) (repo, tag string) {
-	if i := strings.Index(ref, "@"); i >= 0 {
-		return ref[:i], ref[i+1:]
+// SplitImage splits an image reference into the repository and tag that
+// DeepFlow's charts join with ":". A digest becomes repository
+// "name@sha256" and tag "<hex>", which the same join turns back into
+// name@sha256:<hex>.
+func SplitImage(ref string) (repo, tag string) {
+	if name, digest, ok := strings.Cut(ref, "@"); ok {
+		algo, hex, _ := strings.Cut(digest, ":")
+		return name + "@" + algo, hex
 	}
 	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
 		return ref[:i], ref[i+1:]

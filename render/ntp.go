@@ -2,7 +2,8 @@ package render
 
 import (
 	"net/netip"
-	"strings"
+
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // ntpClientRanges are the networks the node's NTP server must answer when
@@ -30,17 +31,8 @@ func ntpClientRanges(subnets []string) []string {
 // CIDRs chrony's allow takes; nil when it does not parse (settings
 // validation reports that).
 func cidrs(s string) []string {
-	s = strings.TrimSpace(s)
-	if p, err := netip.ParsePrefix(s); err == nil {
-		return []string{p.Masked().String()}
-	}
-	lo, hi := s, s
-	if a, b, ok := strings.Cut(s, "-"); ok {
-		lo, hi = strings.TrimSpace(a), strings.TrimSpace(b)
-	}
-	l, err1 := netip.ParseAddr(lo)
-	h, err2 := netip.ParseAddr(hi)
-	if err1 != nil || err2 != nil || l.BitLen() != h.BitLen() || h.Less(l) {
+	l, h, ok := settings.SubnetRange(s)
+	if !ok {
 		return nil
 	}
 	var out []string
@@ -49,29 +41,17 @@ func cidrs(s string) []string {
 		bits := cur.BitLen()
 		for bits > 0 {
 			p := netip.PrefixFrom(cur, bits-1).Masked()
-			if p.Addr() != cur || lastAddr(p).Compare(h) > 0 {
+			if p.Addr() != cur || settings.LastAddr(p).Compare(h) > 0 {
 				break
 			}
 			bits--
 		}
 		p := netip.PrefixFrom(cur, bits)
 		out = append(out, p.String())
-		last := lastAddr(p)
+		last := settings.LastAddr(p)
 		if last.Compare(h) >= 0 {
 			return out
 		}
 		cur = last.Next()
 	}
-}
-
-func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().AsSlice()
-	host := len(b)*8 - p.Bits()
-	for i := len(b) - 1; i >= 0 && host > 0; i-- {
-		n := min(host, 8)
-		b[i] |= byte(1<<n - 1)
-		host -= n
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
 }

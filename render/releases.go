@@ -12,14 +12,10 @@ import (
 
 // The two ways a server takes an agent on a plain host (an agent_sync
 // domain, no cloud or Kubernetes to learn it from) for a workload host:
-const (
-	// groupWorkloadKey in the agent's group config (v6.6 branch after
-	// 2025-05-20, v7.0.9 and later).
-	groupWorkloadKey = "inputs.resources.workload_resource_sync_enabled"
-	// serverUnknownTypeKey: server.yaml's type for agents it does not know,
-	// misspelled as DeepFlow spells it. v7.1.8 removed it.
-	serverUnknownTypeKey = "controller.trisolaris.trident-type-for-unkonw-vtap"
-)
+// agentcfg.WorkloadSyncKey in the agent's group config, or
+// serverUnknownTypeKey, server.yaml's type for agents it does not know,
+// misspelled as DeepFlow spells it (v7.1.8 removed it).
+const serverUnknownTypeKey = "controller.trisolaris.trident-type-for-unkonw-vtap"
 
 // hostRegistration decides how the agents register as workload hosts on
 // every release the version may run: the group config's key where every
@@ -47,7 +43,7 @@ func hostRegistration(r *catalog.Release) (inGroup, inServer bool, err error) {
 		// group-config switch.
 		has := f == agentcfg.Legacy
 		if !has {
-			if has, err = agentcfg.HasKey(rel, groupWorkloadKey); err != nil {
+			if has, err = agentcfg.HasKey(rel, agentcfg.WorkloadSyncKey); err != nil {
 				return false, false, err
 			}
 		}
@@ -65,7 +61,7 @@ func hostRegistration(r *catalog.Release) (inGroup, inServer bool, err error) {
 	inGroup, inServer = len(noGroup) == 0, len(noServer) == 0
 	if !inGroup && !inServer {
 		return false, false, fmt.Errorf("%w: version %s: agents on plain hosts could not register: DeepFlow %s does not accept the group config's %s, and DeepFlow %s does not read server.yaml's %s",
-			settings.ErrSettings, r.Name, strings.Join(noGroup, ", "), groupWorkloadKey, strings.Join(noServer, ", "), serverUnknownTypeKey)
+			settings.ErrSettings, r.Name, strings.Join(noGroup, ", "), agentcfg.WorkloadSyncKey, strings.Join(noServer, ", "), serverUnknownTypeKey)
 	}
 	return inGroup, inServer, nil
 }

@@ -87,7 +87,7 @@ func TestEveryRenderSuitsEveryRelease(t *testing.T) {
 					t.Errorf("%s: %v", id, err)
 				}
 				gy, _ := layout.YAML(topology.GroupConfig, gf.Data)
-				workload := layout.Get(gy, groupWorkloadKey)
+				workload := layout.Get(gy, agentcfg.WorkloadSyncKey)
 				if r.GroupConfigFormat == "legacy" {
 					workload = layout.Get(gy, "platform_enabled")
 				}

@@ -310,16 +310,11 @@ func newGroupID(r io.Reader) (string, error) {
 	if r == nil {
 		r = rand.Reader
 	}
-	b := []byte("g-0123456789")
-	max := big.NewInt(int64(len(groupIDAlphabet)))
-	for i := 2; i < len(b); i++ {
-		k, err := rand.Int(r, max)
-		if err != nil {
-			return "", fmt.Errorf("generating the agent group ID: %w", err)
-		}
-		b[i] = groupIDAlphabet[k.Int64()]
+	id, err := randomString(r, groupIDAlphabet, 10)
+	if err != nil {
+		return "", fmt.Errorf("generating the agent group ID: %w", err)
 	}
-	return string(b), nil
+	return "g-" + id, nil
 }
 
 // Generated secrets use letters and digits only, so they survive every
@@ -327,15 +322,23 @@ func newGroupID(r io.Reader) (string, error) {
 const secretAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
 
 func newSecret(r io.Reader) (string, error) {
-	const n = 24
+	s, err := randomString(r, secretAlphabet, 24)
+	if err != nil {
+		return "", fmt.Errorf("generating a secret: %w", err)
+	}
+	return s, nil
+}
+
+// randomString draws n characters of alphabet uniformly from r.
+func randomString(r io.Reader, alphabet string, n int) (string, error) {
 	b := make([]byte, n)
-	max := big.NewInt(int64(len(secretAlphabet)))
+	max := big.NewInt(int64(len(alphabet)))
 	for i := range b {
 		k, err := rand.Int(r, max)
 		if err != nil {
-			return "", fmt.Errorf("generating a secret: %w", err)
+			return "", err
 		}
-		b[i] = secretAlphabet[k.Int64()]
+		b[i] = alphabet[k.Int64()]
 	}
 	return string(b), nil
 }

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -67,7 +68,7 @@ func firewall(t *topology.Topology) ([]FirewallPort, error) {
 			fp = &FirewallPort{Port: l.HostPort, Proto: "tcp", What: fmt.Sprintf("%s (%s)", comp.Label, l.Name)}
 			byPort[l.HostPort] = fp
 		}
-		if !contains(who[l.HostPort], client) {
+		if !slices.Contains(who[l.HostPort], client) {
 			who[l.HostPort] = append(who[l.HostPort], client)
 		}
 	}
@@ -78,13 +79,4 @@ func firewall(t *topology.Topology) ([]FirewallPort, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Port < out[j].Port })
 	return out, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -2,8 +2,6 @@ package render
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,17 +21,12 @@ import (
 // swapHook lets a test kill the process at a chosen moment of Write.
 var swapHook = func(stage string) {}
 
-func sum(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
-}
-
 func (p *Plan) manifest() ([]byte, error) {
 	s := *p.Settings
 	s.MySQL.Password, s.ClickHouse.Password, s.Grafana.AdminPassword = "", "", ""
 	m := deployment.Manifest{Tool: "deepflow-compose", Profile: p.Profile.Name, Settings: s, Files: map[string]deployment.ManifestFile{}}
 	for _, f := range p.Files {
-		m.Files[f.Path] = deployment.ManifestFile{SHA256: sum(f.Data), Mode: fmt.Sprintf("%04o", f.Mode.Perm())}
+		m.Files[f.Path] = deployment.ManifestFile{SHA256: deployment.Sum(f.Data), Mode: fmt.Sprintf("%04o", f.Mode.Perm())}
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	return append(b, '\n'), err
@@ -66,7 +59,7 @@ func (p *Plan) Changes() ([]Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]deployment.ManifestFile{}
+	var known map[string]deployment.ManifestFile
 	if m != nil {
 		known = m.Files
 	}
@@ -83,13 +76,9 @@ func (p *Plan) Changes() ([]Change, error) {
 			return nil, err
 		default:
 			c.Old = old
-			c.Kind = Update
-			if bytes.Equal(old, f.Data) {
-				c.Kind = Unchanged
-			}
-			c.Conflict = conflict(known, f.Path, old)
-			if c.Kind == Unchanged {
-				c.Conflict = ""
+			c.Kind = Unchanged
+			if !bytes.Equal(old, f.Data) {
+				c.Kind, c.Conflict = Update, m.Drift(f.Path, old)
 			}
 		}
 		out = append(out, c)
@@ -110,20 +99,9 @@ func (p *Plan) Changes() ([]Change, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Change{Path: path, Kind: Remove, Old: old, Conflict: conflict(known, path, old)})
+		out = append(out, Change{Path: path, Kind: Remove, Old: old, Conflict: m.Drift(path, old)})
 	}
 	return out, nil
-}
-
-func conflict(known map[string]deployment.ManifestFile, path string, old []byte) string {
-	mf, ok := known[path]
-	if !ok {
-		return "not written by deepflow-compose"
-	}
-	if mf.SHA256 != sum(old) {
-		return "changed by hand since the last render"
-	}
-	return ""
 }
 
 // ErrConflict is returned when a render would overwrite hand edits.

@@ -214,7 +214,7 @@ func TestKillLeavesOldOrNew(t *testing.T) {
 		}
 		for path, f := range m.Files {
 			data, err := os.ReadFile(filepath.Join(out, path))
-			if err != nil || sum(data) != f.SHA256 {
+			if err != nil || deployment.Sum(data) != f.SHA256 {
 				t.Errorf("%s: %s does not match the manifest beside it: a mix of renders", stage, path)
 			}
 		}

@@ -306,28 +306,18 @@ func (s *Settings) Validate() error {
 	for _, p := range []struct {
 		key string
 		v   int
+		// optional: 0 takes the port from the topology.
+		optional bool
 	}{
-		{"mysql.port", s.MySQL.Port},
-		{"clickhouse.tcpPort", s.ClickHouse.TCPPort},
-		{"clickhouse.httpPort", s.ClickHouse.HTTPPort},
-		{"clickhouse.interserverPort", s.ClickHouse.InterserverPort},
-		{"grafana.port", s.Grafana.Port},
+		{"mysql.port", s.MySQL.Port, false},
+		{"clickhouse.tcpPort", s.ClickHouse.TCPPort, false},
+		{"clickhouse.httpPort", s.ClickHouse.HTTPPort, false},
+		{"clickhouse.interserverPort", s.ClickHouse.InterserverPort, false},
+		{"grafana.port", s.Grafana.Port, false},
+		{"agent.controllerPort", s.Agent.ControllerPort, true},
+		{"agent.ingesterPort", s.Agent.IngesterPort, true},
 	} {
-		if p.v < 1 || p.v > 65535 {
-			bad(p.key, "%d is out of range 1-65535", p.v)
-		}
-	}
-	for _, p := range []struct {
-		key string
-		v   int
-	}{
-		{"agent.controllerPort", s.Agent.ControllerPort},
-		{"agent.ingesterPort", s.Agent.IngesterPort},
-	} {
-		if p.v == 0 {
-			continue // from the topology
-		}
-		if p.v < 1 || p.v > 65535 {
+		if (p.v < 1 && !(p.optional && p.v == 0)) || p.v > 65535 {
 			bad(p.key, "%d is out of range 1-65535", p.v)
 		}
 	}
@@ -447,10 +437,7 @@ func (o Override) layer() (Layer, error) {
 	if _, ok := settingType(path); !ok {
 		return Layer{}, fmt.Errorf("%s: %w: unknown key %q", o.Flag, ErrSettings, o.Key)
 	}
-	for i := len(path) - 1; i >= 0; i-- {
-		v = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: path[i]}, v}}
-	}
-	return Layer{Source: o.Flag, Node: v}, nil
+	return Layer{Source: o.Flag, Node: nest(path, v)}, nil
 }
 
 // nameFlags reports a setting a flag set under the flag's name.

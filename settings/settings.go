@@ -213,11 +213,7 @@ func ParseSet(arg string) (Layer, error) {
 			return Layer{}, fmt.Errorf("%s: %w: %s: %q is not %s", src, ErrSettings, key, value, kindName(ft))
 		}
 	}
-	node := leaf
-	for i := len(parts) - 1; i >= 0; i-- {
-		node = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
-			{Kind: yaml.ScalarNode, Value: parts[i]}, node}}
-	}
+	node := nest(parts, leaf)
 	raw, err := yaml.Marshal(node)
 	if err != nil {
 		return Layer{}, fmt.Errorf("%s: %w: %w", src, ErrSettings, err)
@@ -226,6 +222,14 @@ func ParseSet(arg string) (Layer, error) {
 		return Layer{}, fmt.Errorf("%s: %w: %s: %q is not %s", src, ErrSettings, key, value, kindName(ft))
 	}
 	return Layer{Source: src, Node: node}, nil
+}
+
+// nest puts a value under a dotted key path: {a: {b: leaf}}.
+func nest(path []string, leaf *yaml.Node) *yaml.Node {
+	for i := len(path) - 1; i >= 0; i-- {
+		leaf = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: path[i]}, leaf}}
+	}
+	return leaf
 }
 
 // plainIntRE is the only integer spelling settings take: YAML would also
@@ -265,13 +269,9 @@ func plainIntegers(n *yaml.Node, t reflect.Type, path string) error {
 	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i].Value
-			for j := 0; j < t.NumField(); j++ {
-				f := t.Field(j)
-				if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag == k {
-					if err := plainIntegers(n.Content[i+1], f.Type, join(k)); err != nil {
-						return err
-					}
-					break
+			if f, ok := fieldByTag(t, k); ok {
+				if err := plainIntegers(n.Content[i+1], f.Type, join(k)); err != nil {
+					return err
 				}
 			}
 		}
@@ -394,19 +394,24 @@ func settingType(path []string) (reflect.Type, bool) {
 		if t.Kind() != reflect.Struct {
 			return nil, false
 		}
-		found := false
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag == name {
-				t, found = f.Type, true
-				break
-			}
-		}
-		if !found {
+		f, ok := fieldByTag(t, name)
+		if !ok {
 			return nil, false
 		}
+		t = f.Type
 	}
 	return t, true
+}
+
+// fieldByTag finds a struct's field by its yaml key.
+func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag == key {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
 }
 
 func kindName(t reflect.Type) string {

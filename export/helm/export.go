@@ -7,8 +7,6 @@ package helmexport
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -159,10 +157,7 @@ func fromDir(dir string) (*source, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := deployment.ReadManifest(dir)
-	if err != nil {
-		return nil, err
-	}
+	m := d.Manifest
 	var edited []string
 	paths := make([]string, 0, len(m.Files))
 	for p := range m.Files {
@@ -177,9 +172,8 @@ func fromDir(dir string) (*source, error) {
 		case err != nil:
 			return nil, err
 		default:
-			h := sha256.Sum256(b)
-			if hex.EncodeToString(h[:]) != m.Files[p].SHA256 {
-				edited = append(edited, p+" (changed by hand since the last render)")
+			if why := m.Drift(p, b); why != "" {
+				edited = append(edited, p+" ("+why+")")
 			}
 		}
 	}

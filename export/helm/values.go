@@ -139,20 +139,6 @@ func (b *builder) readRendered() error {
 	return nil
 }
 
-// splitRef splits an image reference into the repository and tag the
-// charts join with ":". A digest becomes repository "name@sha256" and tag
-// "<hex>", which the same join turns back into name@sha256:<hex>.
-func splitRef(ref string) (repo, tag string) {
-	if name, digest, ok := strings.Cut(ref, "@"); ok {
-		algo, hex, _ := strings.Cut(digest, ":")
-		return name + "@" + algo, hex
-	}
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		return ref[:i], ref[i+1:]
-	}
-	return ref, "latest"
-}
-
 // splitRegistry splits a repository into the registry part and the last
 // path element, as Grafana's chart takes them.
 func splitRegistry(repo string) (registry, name string) {
@@ -163,7 +149,7 @@ func splitRegistry(repo string) (registry, name string) {
 }
 
 func (b *builder) image(ref string, policyLiteral bool, path ...string) {
-	repo, tag := splitRef(ref)
+	repo, tag := render.SplitImage(ref)
 	b.values.set(repo, append(path, "repository")...)
 	b.values.set(tag, append(path, "tag")...)
 	if policyLiteral && b.src.s.Offline {
@@ -296,7 +282,7 @@ func (b *builder) buildValues() error {
 
 	// Grafana: its chart takes the registry apart from the repository and
 	// does not follow global.image.repository.
-	repo, tag := splitRef(im.Grafana)
+	repo, tag := render.SplitImage(im.Grafana)
 	reg, name := splitRegistry(repo)
 	k := v.set(reg, "grafana", "image", "registry")
 	comment(k, "Grafana's chart does not follow global.image.repository.")
@@ -390,7 +376,7 @@ func (b *builder) buildAgent() {
 		comment(k, "The compose server's controller port for its "+string(b.src.t.Network)+" network mode.")
 	}
 	b.agentIdentity(a)
-	repo, tag := splitRef(b.src.images.Agent)
+	repo, tag := render.SplitImage(b.src.images.Agent)
 	a.set(repo, "image", "repository")
 	a.set(tag, "image", "tag")
 	if s.Offline {
