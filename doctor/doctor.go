@@ -420,7 +420,7 @@ func (d *doc) config(ctx context.Context) error {
 	}
 	if d.e.HostAgents && !workloadSync(have, capi == api.ConfigAPILegacy) {
 		d.configGood = false
-		key, val := "inputs.resources.workload_resource_sync_enabled", "true"
+		key, val := agentcfg.WorkloadSyncKey, "true"
 		if capi == api.ConfigAPILegacy {
 			key, val = "platform_enabled", "1"
 		}
