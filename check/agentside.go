@@ -102,7 +102,7 @@ func (m *model) processAgentRules() {
 		return
 	}
 	agents := d.Has(topology.AgentYAML) || d.Has(topology.AgentCompose) || d.Has(topology.AgentUnit) || d.Has(topology.AgentDomain)
-	const key = "controller.trisolaris.trident-type-for-unkonw-vtap"
+	const key = serverkeys.UnknownAgentType
 	v, ok := d.ServerYAML.Get(key)
 	sev := Warning
 	if agents {

@@ -13,9 +13,7 @@ import (
 // The two ways a server takes an agent on a plain host (an agent_sync
 // domain, no cloud or Kubernetes to learn it from) for a workload host:
 // agentcfg.WorkloadSyncKey in the agent's group config, or
-// serverUnknownTypeKey, server.yaml's type for agents it does not know,
-// misspelled as DeepFlow spells it (v7.1.8 removed it).
-const serverUnknownTypeKey = "controller.trisolaris.trident-type-for-unkonw-vtap"
+// serverkeys.UnknownAgentType in server.yaml (v7.1.8 removed it).
 
 // hostRegistration decides how the agents register as workload hosts on
 // every release the version may run: the group config's key where every
@@ -47,7 +45,7 @@ func hostRegistration(r *catalog.Release) (inGroup, inServer bool, err error) {
 				return false, false, err
 			}
 		}
-		reads, err := serverkeys.Reads(rel, serverUnknownTypeKey)
+		reads, err := serverkeys.Reads(rel, serverkeys.UnknownAgentType)
 		if err != nil {
 			return false, false, err
 		}
@@ -61,7 +59,7 @@ func hostRegistration(r *catalog.Release) (inGroup, inServer bool, err error) {
 	inGroup, inServer = len(noGroup) == 0, len(noServer) == 0
 	if !inGroup && !inServer {
 		return false, false, fmt.Errorf("%w: version %s: agents on plain hosts could not register: DeepFlow %s does not accept the group config's %s, and DeepFlow %s does not read server.yaml's %s",
-			settings.ErrSettings, r.Name, strings.Join(noGroup, ", "), agentcfg.WorkloadSyncKey, strings.Join(noServer, ", "), serverUnknownTypeKey)
+			settings.ErrSettings, r.Name, strings.Join(noGroup, ", "), agentcfg.WorkloadSyncKey, strings.Join(noServer, ", "), serverkeys.UnknownAgentType)
 	}
 	return inGroup, inServer, nil
 }

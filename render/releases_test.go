@@ -75,7 +75,7 @@ func TestEveryRenderSuitsEveryRelease(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				trident := layout.Get(sy, serverUnknownTypeKey)
+				trident := layout.Get(sy, serverkeys.UnknownAgentType)
 				gf := p.File(topology.GroupConfig)
 				if gf == nil {
 					if r.GroupConfigFormat != "legacy" {
@@ -95,7 +95,7 @@ func TestEveryRenderSuitsEveryRelease(t *testing.T) {
 					t.Errorf("%s: the group config asks for hypervisor resources on hosts that run no VM", id)
 				}
 				for _, rel := range r.Releases {
-					reads, _ := serverkeys.Reads(rel, serverUnknownTypeKey)
+					reads, _ := serverkeys.Reads(rel, serverkeys.UnknownAgentType)
 					byServer := reads && trident != nil && trident.Value == "3"
 					byGroup := workload != nil && (workload.Value == "true" || workload.Value == "1")
 					if !byServer && !byGroup {

@@ -83,8 +83,12 @@ func release(r string) (set, error) {
 	return s, nil
 }
 
+// UnknownAgentType is server.yaml's type for agents the server does not
+// know (3 registers them as workload hosts); the misspelling is DeepFlow's.
+const UnknownAgentType = "controller.trisolaris.trident-type-for-unkonw-vtap"
+
 // Reads reports whether a release reads a dotted server.yaml key, e.g.
-// controller.trisolaris.trident-type-for-unkonw-vtap.
+// UnknownAgentType.
 func Reads(r, key string) (bool, error) {
 	s, err := release(r)
 	if err != nil {
