@@ -10,11 +10,11 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
-// The two ways a server takes an agent on a plain host (an agent_sync
-// domain, no cloud or Kubernetes to learn it from) for a workload host:
+// A server takes an agent on a plain host (an agent_sync domain, no cloud
+// or Kubernetes to learn it from) for a workload host in one of two ways:
 // agentcfg.WorkloadSyncKey in the agent's group config, or
 // serverkeys.UnknownAgentType in server.yaml (v7.1.8 removed it).
-
+//
 // hostRegistration decides how the agents register as workload hosts on
 // every release the version may run: the group config's key where every
 // release accepts it, server.yaml's where every release reads it (both
