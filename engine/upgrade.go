@@ -71,18 +71,14 @@ func (e *Engine) ServiceImages(ctx context.Context, s *Stack) (map[string]string
 // ServiceDataDirs lists the host directories under the data dir that the
 // services bind-mount (all services when none are named).
 func (e *Engine) ServiceDataDirs(ctx context.Context, s *Stack, services ...string) ([]string, error) {
-	p, err := e.project(ctx, s)
+	p, err := e.projectOf(ctx, s, services)
 	if err != nil {
 		return nil, err
 	}
 	if len(services) > 0 {
 		sel := &types.Project{Services: types.Services{}}
 		for _, n := range services {
-			svc, err := p.GetService(n)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %q in %s", ErrNoService, n, s.ComposeFile)
-			}
-			sel.Services[n] = svc
+			sel.Services[n] = p.Services[n]
 		}
 		p = sel
 	}
