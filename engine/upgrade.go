@@ -155,8 +155,9 @@ func (e *Engine) WaitServices(ctx context.Context, s *Stack, timeout time.Durati
 	return e.wait(ctx, s, timeout, all, false)
 }
 
-// dirSize adds up the sizes of the regular files under dir.
-func dirSize(dir string) (int64, error) {
+// DirSize adds up the sizes of the regular files under dir; a missing dir
+// is empty.
+func DirSize(dir string) (int64, error) {
 	var n int64
 	err := filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -169,13 +170,6 @@ func dirSize(dir string) (int64, error) {
 		}
 		return nil
 	})
-	return n, err
-}
-
-// DirSize adds up the sizes of the regular files under dir; a missing dir
-// is empty.
-func DirSize(dir string) (int64, error) {
-	n, err := dirSize(dir)
 	if os.IsNotExist(err) {
 		return 0, nil
 	}
