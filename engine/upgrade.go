@@ -91,7 +91,7 @@ func (e *Engine) ServiceDataDirs(ctx context.Context, s *Stack, services ...stri
 // it.
 func MarkData(s *Stack) error {
 	m, err := readMarker(s.DataDir)
-	if err != nil || m == nil || m.legacy || m.Project != s.Project {
+	if err != nil || !m.of(s) {
 		return err
 	}
 	m.Version = s.Version
