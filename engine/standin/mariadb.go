@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"github.com/deepflow-compose/deepflow-compose/internal/findup"
 )
 
 // The MariaDB stand-in is a stand-in of the database engine, not of
@@ -69,7 +71,7 @@ func MariaDBRootfs(ctx context.Context) (string, error) {
 		}
 		return p, nil
 	}
-	script, err := findScript("mariadb-rootfs.sh")
+	script, err := findup.Path("scripts/mariadb-rootfs.sh")
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrMariaDBRootfs, err)
 	}
@@ -85,22 +87,6 @@ func MariaDBRootfs(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("%w: %s printed %q: %w", ErrMariaDBRootfs, script, p, err)
 	}
 	return p, nil
-}
-
-func findScript(name string) (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		p := filepath.Join(d, "scripts", name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("scripts/%s not found above %s", name, wd)
-		}
-	}
 }
 
 // BuildMariaDB imports the MariaDB stand-in from the root filesystem
