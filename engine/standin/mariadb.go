@@ -150,32 +150,17 @@ func looseList() string {
 func importMariaDB(ctx context.Context, api client.APIClient, rootfs, name, key string) error {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(MariaDBLayer(rootfs, pw)) }()
-	res, err := api.ImageImport(ctx, client.ImageImportSource{Source: pr, SourceName: "-"}, name,
-		client.ImageImportOptions{
-			Message: "deepflow-compose stand-in of the database engine: Debian's MariaDB, not MySQL",
-			Changes: []string{
-				"LABEL " + Label + "=true",
-				"LABEL " + KindLabel + "=" + KindDatabaseEngine,
-				"LABEL " + mariadbBuildLabel + "=" + key,
-				`ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-				`ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]`,
-				`CMD ["mariadbd"]`,
-			},
-		})
-	if err != nil {
-		pr.CloseWithError(err)
-		return fmt.Errorf("standin: import %s: %w", name, err)
-	}
-	out, err := io.ReadAll(res)
-	res.Close()
-	pr.Close()
-	if err != nil {
-		return fmt.Errorf("standin: import %s: %w", name, err)
-	}
-	if i := bytes.Index(out, []byte(`"error"`)); i >= 0 {
-		return fmt.Errorf("standin: import %s: %s", name, strings.TrimSpace(string(out[i:])))
-	}
-	return nil
+	err := importImage(ctx, api, pr, name, "deepflow-compose stand-in of the database engine: Debian's MariaDB, not MySQL", []string{
+		"LABEL " + Label + "=true",
+		"LABEL " + KindLabel + "=" + KindDatabaseEngine,
+		"LABEL " + mariadbBuildLabel + "=" + key,
+		`ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+		`ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]`,
+		`CMD ["mariadbd"]`,
+	})
+	// Ends the layer's writer, whether the engine read it all or not.
+	pr.CloseWithError(err)
+	return err
 }
 
 // MariaDBLayer writes the image's filesystem to w: the root filesystem
