@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -83,7 +84,7 @@ func runDoctor(ctx context.Context, out io.Writer, d *deployment.Deployment, o d
 	p.Expect.Dial, p.Expect.Now = o.dial, o.now
 	agents := p.Agents
 	for _, a := range o.agents {
-		if !contains(agents, a) {
+		if !slices.Contains(agents, a) {
 			agents = append(agents, a)
 		}
 	}
@@ -104,13 +105,4 @@ func runDoctor(ctx context.Context, out io.Writer, d *deployment.Deployment, o d
 		return errSilent{code: code}
 	}
 	return nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
