@@ -25,9 +25,10 @@ type bootstrapOptions struct {
 	poll time.Duration
 }
 
-func (o bootstrapOptions) check() error {
-	if o.output != "text" && o.output != "json" {
-		return fmt.Errorf("--output must be text or json, not %q", o.output)
+// checkOutput refuses an --output other than bootstrap's and doctor's two.
+func checkOutput(output string) error {
+	if output != "text" && output != "json" {
+		return fmt.Errorf("--output must be text or json, not %q", output)
 	}
 	return nil
 }
@@ -55,7 +56,7 @@ Exit codes: 0 done, 1 the server refused a request (its DESCRIPTION is
 quoted), 2 the server is unreachable, 3 it was not ready in time.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.check(); err != nil {
+			if err := checkOutput(o.output); err != nil {
 				return err
 			}
 			ctx, stop := signalContext(cmd.Context())

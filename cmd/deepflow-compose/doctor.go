@@ -44,8 +44,8 @@ local_ip_ranges, registered, or only reporting. The server's own agent
 Exit codes: 0 nothing is wrong, 1 something is.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.output != "text" && o.output != "json" {
-				return fmt.Errorf("--output must be text or json, not %q", o.output)
+			if err := checkOutput(o.output); err != nil {
+				return err
 			}
 			for _, a := range o.agents {
 				if _, err := netip.ParseAddr(a); err != nil {
