@@ -136,7 +136,7 @@ func upgradeBootstrap(dir string, out io.Writer) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = runBootstrap(ctx, out, d, bootstrapOptions{timeout: 15 * time.Minute, org: 1, output: "text"})
+		err = runBootstrap(ctx, out, d, bootstrapDefaults)
 		// Its report is printed; the upgrade still has to say how to go
 		// back, so the error must not stay silent.
 		var s errSilent
