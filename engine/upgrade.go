@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,9 +11,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/cli/cli/command"
 	"github.com/docker/compose/v5/pkg/api"
-	"github.com/moby/moby/client"
 )
 
 // Helpers for `upgrade` (package upgrade): what runs, where its data is,
@@ -96,34 +93,6 @@ func MarkData(s *Stack) error {
 	}
 	m.Version = s.Version
 	return m.write(s.DataDir)
-}
-
-// PullImage pulls ref with the credentials the docker CLI would use. An
-// image that cannot be pulled wraps ErrImage.
-func (e *Engine) PullImage(ctx context.Context, ref string, progress io.Writer) error {
-	auth, err := command.RetrieveAuthTokenFromImage(e.cli.ConfigFile(), ref)
-	if err != nil {
-		return fmt.Errorf("%w: credentials for %s: %v", ErrEngine, ref, err)
-	}
-	res, err := e.api.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: auth})
-	if err != nil {
-		return fmt.Errorf("%w: pull %s: %v", ErrImage, ref, err)
-	}
-	defer res.Close()
-	last := ""
-	for m, err := range res.JSONMessages(ctx) {
-		if err != nil {
-			return fmt.Errorf("%w: pull %s: %v", ErrImage, ref, err)
-		}
-		if m.Error != nil {
-			return fmt.Errorf("%w: pull %s: %s", ErrImage, ref, m.Error.Message)
-		}
-		if line := strings.TrimSpace(m.ID + " " + m.Status); progress != nil && m.Progress == nil && line != last {
-			fmt.Fprintf(progress, "  pull %s: %s\n", ref, line)
-			last = line
-		}
-	}
-	return nil
 }
 
 // HasImage reports whether ref is on the engine.
