@@ -2,7 +2,7 @@ package engine
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/compose/v5/pkg/api"
 )
 
@@ -97,13 +96,11 @@ func MarkData(s *Stack) error {
 
 // HasImage reports whether ref is on the engine.
 func (e *Engine) HasImage(ctx context.Context, ref string) (bool, error) {
-	if _, err := e.api.ImageInspect(ctx, ref); err != nil {
-		if cerrdefs.IsNotFound(err) {
-			return false, nil
-		}
-		return false, fmt.Errorf("%w: inspect %s: %v", ErrEngine, ref, err)
+	_, err := e.Inspect(ctx, ref)
+	if errors.Is(err, ErrImage) {
+		return false, nil
 	}
-	return true, nil
+	return err == nil, err
 }
 
 // WaitServices probes only the named services until they answer or
