@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -91,26 +92,49 @@ func (e *Engine) TagImage(ctx context.Context, src, dst string) error {
 // its registry (docker login, credential helpers), writing one line per
 // distinct status to progress when it is not nil.
 func (e *Engine) PushImage(ctx context.Context, ref string, progress io.Writer) error {
+	return e.transfer(ctx, "push", ref, progress, func(auth string) (imageStream, error) {
+		return e.api.ImagePush(ctx, ref, client.ImagePushOptions{RegistryAuth: auth})
+	})
+}
+
+// PullImage pulls ref with the credentials the docker CLI would use. An
+// image that cannot be pulled wraps ErrImage.
+func (e *Engine) PullImage(ctx context.Context, ref string, progress io.Writer) error {
+	return e.transfer(ctx, "pull", ref, progress, func(auth string) (imageStream, error) {
+		return e.api.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: auth})
+	})
+}
+
+// imageStream is the answer to a push or a pull.
+type imageStream interface {
+	io.Closer
+	JSONMessages(ctx context.Context) iter.Seq2[jsonstream.Message, error]
+}
+
+// transfer runs a push or pull (verb) of ref that start begins with the
+// docker CLI's credentials, and follows its messages to the end: the first
+// error among them is the transfer's.
+func (e *Engine) transfer(ctx context.Context, verb, ref string, progress io.Writer, start func(auth string) (imageStream, error)) error {
 	auth, err := command.RetrieveAuthTokenFromImage(e.cli.ConfigFile(), ref)
 	if err != nil {
 		return fmt.Errorf("%w: credentials for %s: %v", ErrEngine, ref, err)
 	}
-	res, err := e.api.ImagePush(ctx, ref, client.ImagePushOptions{RegistryAuth: auth})
+	res, err := start(auth)
 	if err != nil {
-		return fmt.Errorf("%w: push %s: %v", ErrImage, ref, err)
+		return fmt.Errorf("%w: %s %s: %v", ErrImage, verb, ref, err)
 	}
 	defer res.Close()
 	last := ""
 	for m, err := range res.JSONMessages(ctx) {
 		if err != nil {
-			return fmt.Errorf("%w: push %s: %v", ErrImage, ref, err)
+			return fmt.Errorf("%w: %s %s: %v", ErrImage, verb, ref, err)
 		}
 		if m.Error != nil {
-			return fmt.Errorf("%w: push %s: %s", ErrImage, ref, m.Error.Message)
+			return fmt.Errorf("%w: %s %s: %s", ErrImage, verb, ref, m.Error.Message)
 		}
 		// Layer progress ticks would flood a log; keep the status lines.
 		if line := strings.TrimSpace(m.ID + " " + m.Status); progress != nil && m.Progress == nil && line != last {
-			fmt.Fprintf(progress, "  push %s: %s\n", ref, line)
+			fmt.Fprintf(progress, "  %s %s: %s\n", verb, ref, line)
 			last = line
 		}
 	}

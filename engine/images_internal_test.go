@@ -3,30 +3,15 @@ package engine
 import (
 	"context"
 	"io"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/deepflow-compose/deepflow-compose/render"
-	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // TestAllImagesIncludeTheAgent: the stand-in builder tags AllImages, so it
 // must hold the agent's image as well as every image of the compose file.
 func TestAllImagesIncludeTheAgent(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "deploy")
-	plan, err := render.Prepare(context.Background(), render.Options{Inputs: settings.Inputs{NodeIP: "127.0.0.1", Sets: []string{"registry=127.0.0.1:5999/x"}}, OutDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := plan.Write(false); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := renderedStack(t, "registry=127.0.0.1:5999/x")
 	e, err := New(Options{Out: io.Discard, Err: io.Discard})
 	if err != nil {
 		t.Fatal(err)

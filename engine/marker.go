@@ -62,6 +62,12 @@ func readMarker(dataDir string) (*marker, error) {
 	return &marker{Version: v, Project: p, legacy: true}, nil
 }
 
+// of reports whether m is a record this stack's first up wrote; nil, a
+// legacy line or another project's record is not.
+func (m *marker) of(s *Stack) bool {
+	return m != nil && !m.legacy && m.Project == s.Project
+}
+
 func (m *marker) write(dataDir string) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -121,7 +127,7 @@ func claimData(s *Stack, dirs []string, accept bool) error {
 		return err
 	}
 	m := old
-	if m == nil || m.legacy || m.Project != s.Project {
+	if !m.of(s) {
 		m = &marker{}
 	}
 	m.Project, m.Dir, m.Version = s.Project, s.Dir, s.Version
@@ -163,7 +169,7 @@ func checkPasswords(s *Stack, accept bool) Check {
 		return c
 	}
 	m, err := readMarker(s.DataDir)
-	if err != nil || m == nil || m.legacy || m.Project != s.Project || len(m.Passwords) == 0 {
+	if err != nil || !m.of(s) || len(m.Passwords) == 0 {
 		c.Level, c.Msg = Warn, fmt.Sprintf("cannot tell which passwords the data in %s was created with (no record of this stack's); if the server cannot log in to MySQL, the data keeps another password", mysqlDir)
 		return c
 	}

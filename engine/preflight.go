@@ -288,7 +288,7 @@ func checkExistingData(s *Stack) Check {
 	// Purge deletes only what this stack created: for anyone else's data
 	// the way to start fresh is moving it aside.
 	fresh := fmt.Sprintf("move %s aside before up (down --purge deletes only data this stack created)", s.DataDir)
-	if prev != nil && !prev.legacy && prev.Project == s.Project {
+	if prev.of(s) {
 		fresh = fmt.Sprintf("run `deepflow-compose down %s --purge` before up", s.Dir)
 	}
 	c.Level = Warn

@@ -115,18 +115,8 @@ func TestCheckDataDir(t *testing.T) {
 // directory again so the agent's compose file runs it privileged; newer
 // engines and hand-edited directories are left alone.
 func TestPrivilegeAgent(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "deploy")
-	plan, err := render.Prepare(context.Background(), render.Options{Inputs: settings.Inputs{NodeIP: "127.0.0.1"}, OutDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := plan.Write(false); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := renderedStack(t)
+	dir := s.Dir
 	var out, warn strings.Builder
 	privilegeAgent(context.Background(), &out, &warn, s, "20.10.24", rerender)
 	if out.Len()+warn.Len() != 0 {

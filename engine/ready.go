@@ -268,9 +268,6 @@ func parseHTTP2Settings(r io.Reader) (bool, string) {
 
 // noAnswer words a read that got nothing useful.
 func noAnswer(err error, what string) string {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
-		return what + ": " + shortNetErr(err)
-	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return what + " within " + probeTimeout.String()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/docker/compose/v5/pkg/api"
 )
 
@@ -15,14 +16,9 @@ import (
 // server, and tests start one service alone. Orphans are left alone, since
 // the rest of the stack is one's own.
 func (e *Engine) UpServices(ctx context.Context, s *Stack, services ...string) error {
-	p, err := e.project(ctx, s)
+	p, err := e.projectOf(ctx, s, services)
 	if err != nil {
 		return err
-	}
-	for _, n := range services {
-		if _, err := p.GetService(n); err != nil {
-			return fmt.Errorf("%w: %q in %s", ErrNoService, n, s.ComposeFile)
-		}
 	}
 	p, err = p.WithSelectedServices(services)
 	if err != nil {
@@ -51,14 +47,9 @@ func (e *Engine) UpServices(ctx context.Context, s *Stack, services ...string) e
 // `docker compose stop SERVICE…` would: an upgrade stops the writers
 // before its backup.
 func (e *Engine) StopServices(ctx context.Context, s *Stack, services ...string) error {
-	p, err := e.project(ctx, s)
+	p, err := e.projectOf(ctx, s, services)
 	if err != nil {
 		return err
-	}
-	for _, n := range services {
-		if _, err := p.GetService(n); err != nil {
-			return fmt.Errorf("%w: %q in %s", ErrNoService, n, s.ComposeFile)
-		}
 	}
 	c, err := e.compose(e.processor())
 	if err != nil {
@@ -68,4 +59,19 @@ func (e *Engine) StopServices(ctx context.Context, s *Stack, services ...string)
 		return fmt.Errorf("compose stop %s %s: %w", s.Project, strings.Join(services, " "), err)
 	}
 	return nil
+}
+
+// projectOf loads the stack's compose project after checking that it has
+// every one of the named services.
+func (e *Engine) projectOf(ctx context.Context, s *Stack, services []string) (*types.Project, error) {
+	p, err := e.project(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range services {
+		if _, err := p.GetService(n); err != nil {
+			return nil, fmt.Errorf("%w: %q in %s", ErrNoService, n, s.ComposeFile)
+		}
+	}
+	return p, nil
 }

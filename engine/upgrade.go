@@ -2,8 +2,7 @@ package engine
 
 import (
 	"context"
-	"fmt"
-	"io"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,10 +10,7 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/cli/cli/command"
 	"github.com/docker/compose/v5/pkg/api"
-	"github.com/moby/moby/client"
 )
 
 // Helpers for `upgrade` (package upgrade): what runs, where its data is,
@@ -71,18 +67,14 @@ func (e *Engine) ServiceImages(ctx context.Context, s *Stack) (map[string]string
 // ServiceDataDirs lists the host directories under the data dir that the
 // services bind-mount (all services when none are named).
 func (e *Engine) ServiceDataDirs(ctx context.Context, s *Stack, services ...string) ([]string, error) {
-	p, err := e.project(ctx, s)
+	p, err := e.projectOf(ctx, s, services)
 	if err != nil {
 		return nil, err
 	}
 	if len(services) > 0 {
 		sel := &types.Project{Services: types.Services{}}
 		for _, n := range services {
-			svc, err := p.GetService(n)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %q in %s", ErrNoService, n, s.ComposeFile)
-			}
-			sel.Services[n] = svc
+			sel.Services[n] = p.Services[n]
 		}
 		p = sel
 	}
@@ -95,50 +87,20 @@ func (e *Engine) ServiceDataDirs(ctx context.Context, s *Stack, services ...stri
 // it.
 func MarkData(s *Stack) error {
 	m, err := readMarker(s.DataDir)
-	if err != nil || m == nil || m.legacy || m.Project != s.Project {
+	if err != nil || !m.of(s) {
 		return err
 	}
 	m.Version = s.Version
 	return m.write(s.DataDir)
 }
 
-// PullImage pulls ref with the credentials the docker CLI would use. An
-// image that cannot be pulled wraps ErrImage.
-func (e *Engine) PullImage(ctx context.Context, ref string, progress io.Writer) error {
-	auth, err := command.RetrieveAuthTokenFromImage(e.cli.ConfigFile(), ref)
-	if err != nil {
-		return fmt.Errorf("%w: credentials for %s: %v", ErrEngine, ref, err)
-	}
-	res, err := e.api.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: auth})
-	if err != nil {
-		return fmt.Errorf("%w: pull %s: %v", ErrImage, ref, err)
-	}
-	defer res.Close()
-	last := ""
-	for m, err := range res.JSONMessages(ctx) {
-		if err != nil {
-			return fmt.Errorf("%w: pull %s: %v", ErrImage, ref, err)
-		}
-		if m.Error != nil {
-			return fmt.Errorf("%w: pull %s: %s", ErrImage, ref, m.Error.Message)
-		}
-		if line := strings.TrimSpace(m.ID + " " + m.Status); progress != nil && m.Progress == nil && line != last {
-			fmt.Fprintf(progress, "  pull %s: %s\n", ref, line)
-			last = line
-		}
-	}
-	return nil
-}
-
 // HasImage reports whether ref is on the engine.
 func (e *Engine) HasImage(ctx context.Context, ref string) (bool, error) {
-	if _, err := e.api.ImageInspect(ctx, ref); err != nil {
-		if cerrdefs.IsNotFound(err) {
-			return false, nil
-		}
-		return false, fmt.Errorf("%w: inspect %s: %v", ErrEngine, ref, err)
+	_, err := e.Inspect(ctx, ref)
+	if errors.Is(err, ErrImage) {
+		return false, nil
 	}
-	return true, nil
+	return err == nil, err
 }
 
 // WaitServices probes only the named services until they answer or
@@ -159,8 +121,9 @@ func (e *Engine) WaitServices(ctx context.Context, s *Stack, timeout time.Durati
 	return e.wait(ctx, s, timeout, all, false)
 }
 
-// dirSize adds up the sizes of the regular files under dir.
-func dirSize(dir string) (int64, error) {
+// DirSize adds up the sizes of the regular files under dir; a missing dir
+// is empty.
+func DirSize(dir string) (int64, error) {
 	var n int64
 	err := filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -173,13 +136,6 @@ func dirSize(dir string) (int64, error) {
 		}
 		return nil
 	})
-	return n, err
-}
-
-// DirSize adds up the sizes of the regular files under dir; a missing dir
-// is empty.
-func DirSize(dir string) (int64, error) {
-	n, err := dirSize(dir)
 	if os.IsNotExist(err) {
 		return 0, nil
 	}

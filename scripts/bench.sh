@@ -124,12 +124,9 @@ standins() {
 	$GO run ./engine/standin/cmd/standin "$work/d" >>"$work/log" 2>&1
 	mapfile -t refs < <(grep -E '^\s+image:' "$work/d/docker-compose.yaml" "$work/d/agent/docker-compose.yaml" | awk '{print $NF}' | tr -d '"' | sort -u)
 	find /usr/lib/x86_64-linux-gnu /usr/bin /usr/share -xdev -type f -readable -printf '%s %p\n' 2>/dev/null | sort -k2 >"$work/files"
-	local n=${#refs[@]} i=0 total=$((BENCH_MB << 20)) ctx="$work/ctx" have w weights=() wsum=0
-	# The standin command builds what the main compose file names; the
-	# agent's image gets the same stand-in.
-	have=$(docker images -q "$REG/mysql" | head -n1)
+	local n=${#refs[@]} i=0 total=$((BENCH_MB << 20)) ctx="$work/ctx" w weights=() wsum=0
+	# The standin command has tagged every image of both compose files.
 	for ((i = 0; i < n; i++)); do
-		docker image inspect "${refs[i]}" >/dev/null 2>&1 || docker tag "$have" "${refs[i]}"
 		# Shares like the real images': the databases and the server
 		# weigh most.
 		case "${refs[i]}" in

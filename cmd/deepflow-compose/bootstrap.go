@@ -25,16 +25,21 @@ type bootstrapOptions struct {
 	poll time.Duration
 }
 
-func (o bootstrapOptions) check() error {
-	if o.output != "text" && o.output != "json" {
-		return fmt.Errorf("--output must be text or json, not %q", o.output)
+// checkOutput refuses an --output other than bootstrap's and doctor's two.
+func checkOutput(output string) error {
+	if output != "text" && output != "json" {
+		return fmt.Errorf("--output must be text or json, not %q", output)
 	}
 	return nil
 }
 
+// bootstrapDefaults are the flags' defaults, and what upgrade runs
+// bootstrap with.
+var bootstrapDefaults = bootstrapOptions{timeout: 15 * time.Minute, org: 1, output: "text"}
+
 func addBootstrapFlags(cmd *cobra.Command, o *bootstrapOptions, prefix string) {
-	cmd.Flags().DurationVar(&o.timeout, prefix+"timeout", 15*time.Minute, "how long to wait for deepflow-server to report healthy (a first start or an upgrade's migration can be slow)")
-	cmd.Flags().IntVar(&o.org, "org", 1, "the DeepFlow organisation (X-Org-Id) to bootstrap")
+	cmd.Flags().DurationVar(&o.timeout, prefix+"timeout", bootstrapDefaults.timeout, "how long to wait for deepflow-server to report healthy (a first start or an upgrade's migration can be slow)")
+	cmd.Flags().IntVar(&o.org, "org", bootstrapDefaults.org, "the DeepFlow organisation (X-Org-Id) to bootstrap")
 }
 
 func newBootstrapCmd() *cobra.Command {
@@ -55,7 +60,7 @@ Exit codes: 0 done, 1 the server refused a request (its DESCRIPTION is
 quoted), 2 the server is unreachable, 3 it was not ready in time.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.check(); err != nil {
+			if err := checkOutput(o.output); err != nil {
 				return err
 			}
 			ctx, stop := signalContext(cmd.Context())
@@ -68,7 +73,7 @@ quoted), 2 the server is unreachable, 3 it was not ready in time.`,
 		},
 	}
 	addBootstrapFlags(cmd, &o, "")
-	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "text or json")
+	cmd.Flags().StringVarP(&o.output, "output", "o", bootstrapDefaults.output, "text or json")
 	cmd.Flags().StringVar(&o.server, "server", "", "controller API URL, instead of the node IP and published port (e.g. through an SSH tunnel)")
 	return cmd
 }

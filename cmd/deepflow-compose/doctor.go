@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -43,8 +44,8 @@ local_ip_ranges, registered, or only reporting. The server's own agent
 Exit codes: 0 nothing is wrong, 1 something is.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.output != "text" && o.output != "json" {
-				return fmt.Errorf("--output must be text or json, not %q", o.output)
+			if err := checkOutput(o.output); err != nil {
+				return err
 			}
 			for _, a := range o.agents {
 				if _, err := netip.ParseAddr(a); err != nil {
@@ -83,7 +84,7 @@ func runDoctor(ctx context.Context, out io.Writer, d *deployment.Deployment, o d
 	p.Expect.Dial, p.Expect.Now = o.dial, o.now
 	agents := p.Agents
 	for _, a := range o.agents {
-		if !contains(agents, a) {
+		if !slices.Contains(agents, a) {
 			agents = append(agents, a)
 		}
 	}
@@ -104,13 +105,4 @@ func runDoctor(ctx context.Context, out io.Writer, d *deployment.Deployment, o d
 		return errSilent{code: code}
 	}
 	return nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }

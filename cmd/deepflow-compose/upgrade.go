@@ -102,20 +102,9 @@ func runUpgrade(cmd *cobra.Command, args []string, o upgradeOptions) error {
 		if len(args) != 0 || o.version != "" {
 			return errors.New("--restore takes only the backup directory: upgrade --restore DIR/backups/<timestamp>")
 		}
-		ctx, stop := signalContext(cmd.Context())
-		defer stop()
-		e, err := newEngine(cmd, o.progress)
-		if err != nil {
-			return err
-		}
-		defer e.Close()
-		err = upgrade.Restore(ctx, e, upgrade.RestoreOptions{Backup: o.restore, Yes: o.yes, Timeout: o.timeout, Out: out, In: cmd.InOrStdin()})
-		return upgradeExit(err)
-	}
-	if len(args) != 1 {
+	case len(args) != 1:
 		return errors.New("upgrade needs DIR: upgrade DIR --version vX.Y")
-	}
-	if o.version == "" {
+	case o.version == "":
 		return errors.New("upgrade needs --version (see `deepflow-compose version` for the release lines)")
 	}
 	ctx, stop := signalContext(cmd.Context())
@@ -125,6 +114,10 @@ func runUpgrade(cmd *cobra.Command, args []string, o upgradeOptions) error {
 		return err
 	}
 	defer e.Close()
+	if o.restore != "" {
+		err = upgrade.Restore(ctx, e, upgrade.RestoreOptions{Backup: o.restore, Yes: o.yes, Timeout: o.timeout, Out: out, In: cmd.InOrStdin()})
+		return upgradeExit(err)
+	}
 	_, err = upgrade.Run(ctx, e, upgrade.Options{
 		Dir: args[0], Version: o.version, DryRun: o.dryRun, Yes: o.yes, Timeout: o.timeout, BackupDir: o.backupDir,
 		Out: out, In: cmd.InOrStdin(),
@@ -143,7 +136,7 @@ func upgradeBootstrap(dir string, out io.Writer) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = runBootstrap(ctx, out, d, bootstrapOptions{timeout: 15 * time.Minute, org: 1, output: "text"})
+		err = runBootstrap(ctx, out, d, bootstrapDefaults)
 		// Its report is printed; the upgrade still has to say how to go
 		// back, so the error must not stay silent.
 		var s errSilent

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"github.com/deepflow-compose/deepflow-compose/internal/findup"
 )
 
 // The MariaDB stand-in is a stand-in of the database engine, not of
@@ -69,7 +71,7 @@ func MariaDBRootfs(ctx context.Context) (string, error) {
 		}
 		return p, nil
 	}
-	script, err := findScript("mariadb-rootfs.sh")
+	script, err := findup.Path("scripts/mariadb-rootfs.sh")
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrMariaDBRootfs, err)
 	}
@@ -85,22 +87,6 @@ func MariaDBRootfs(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("%w: %s printed %q: %w", ErrMariaDBRootfs, script, p, err)
 	}
 	return p, nil
-}
-
-func findScript(name string) (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		p := filepath.Join(d, "scripts", name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("scripts/%s not found above %s", name, wd)
-		}
-	}
 }
 
 // BuildMariaDB imports the MariaDB stand-in from the root filesystem
@@ -164,32 +150,17 @@ func looseList() string {
 func importMariaDB(ctx context.Context, api client.APIClient, rootfs, name, key string) error {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(MariaDBLayer(rootfs, pw)) }()
-	res, err := api.ImageImport(ctx, client.ImageImportSource{Source: pr, SourceName: "-"}, name,
-		client.ImageImportOptions{
-			Message: "deepflow-compose stand-in of the database engine: Debian's MariaDB, not MySQL",
-			Changes: []string{
-				"LABEL " + Label + "=true",
-				"LABEL " + KindLabel + "=" + KindDatabaseEngine,
-				"LABEL " + mariadbBuildLabel + "=" + key,
-				`ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-				`ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]`,
-				`CMD ["mariadbd"]`,
-			},
-		})
-	if err != nil {
-		pr.CloseWithError(err)
-		return fmt.Errorf("standin: import %s: %w", name, err)
-	}
-	out, err := io.ReadAll(res)
-	res.Close()
-	pr.Close()
-	if err != nil {
-		return fmt.Errorf("standin: import %s: %w", name, err)
-	}
-	if i := bytes.Index(out, []byte(`"error"`)); i >= 0 {
-		return fmt.Errorf("standin: import %s: %s", name, strings.TrimSpace(string(out[i:])))
-	}
-	return nil
+	err := importImage(ctx, api, pr, name, "deepflow-compose stand-in of the database engine: Debian's MariaDB, not MySQL", []string{
+		"LABEL " + Label + "=true",
+		"LABEL " + KindLabel + "=" + KindDatabaseEngine,
+		"LABEL " + mariadbBuildLabel + "=" + key,
+		`ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+		`ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]`,
+		`CMD ["mariadbd"]`,
+	})
+	// Ends the layer's writer, whether the engine read it all or not.
+	pr.CloseWithError(err)
+	return err
 }
 
 // MariaDBLayer writes the image's filesystem to w: the root filesystem

@@ -128,25 +128,13 @@ func Build(ctx context.Context, api client.APIClient, images []string, o Options
 	if err != nil {
 		return "", err
 	}
-	res, err := api.ImageImport(ctx, client.ImageImportSource{Source: bytes.NewReader(layer), SourceName: "-"}, names[0],
-		client.ImageImportOptions{
-			Message: "deepflow-compose stand-in (not DeepFlow)",
-			Changes: []string{
-				"LABEL " + Label + "=true",
-				`ENV PATH=/bin`,
-				`CMD ["/bin/sh", "/standin/run.sh"]`,
-			},
-		})
+	err = importImage(ctx, api, bytes.NewReader(layer), names[0], "deepflow-compose stand-in (not DeepFlow)", []string{
+		"LABEL " + Label + "=true",
+		`ENV PATH=/bin`,
+		`CMD ["/bin/sh", "/standin/run.sh"]`,
+	})
 	if err != nil {
-		return "", fmt.Errorf("standin: import %s: %w", names[0], err)
-	}
-	out, err := io.ReadAll(res)
-	res.Close()
-	if err != nil {
-		return "", fmt.Errorf("standin: import %s: %w", names[0], err)
-	}
-	if i := bytes.Index(out, []byte(`"error"`)); i >= 0 {
-		return "", fmt.Errorf("standin: import %s: %s", names[0], strings.TrimSpace(string(out[i:])))
+		return "", err
 	}
 	for _, n := range names[1:] {
 		if _, err := api.ImageTag(ctx, client.ImageTagOptions{Source: names[0], Target: n}); err != nil {
@@ -161,6 +149,25 @@ func Build(ctx context.Context, api client.APIClient, images []string, o Options
 		return "", fmt.Errorf("standin: %s lacks the %s label", names[0], Label)
 	}
 	return img.ID, nil
+}
+
+// importImage imports a filesystem tarball as image name and reads the
+// engine's answer to its end, where a failed import says why.
+func importImage(ctx context.Context, api client.APIClient, src io.Reader, name, message string, changes []string) error {
+	res, err := api.ImageImport(ctx, client.ImageImportSource{Source: src, SourceName: "-"}, name,
+		client.ImageImportOptions{Message: message, Changes: changes})
+	if err != nil {
+		return fmt.Errorf("standin: import %s: %w", name, err)
+	}
+	out, err := io.ReadAll(res)
+	res.Close()
+	if err != nil {
+		return fmt.Errorf("standin: import %s: %w", name, err)
+	}
+	if i := bytes.Index(out, []byte(`"error"`)); i >= 0 {
+		return fmt.Errorf("standin: import %s: %s", name, strings.TrimSpace(string(out[i:])))
+	}
+	return nil
 }
 
 // Rootfs returns the stand-in's filesystem as a tar stream.

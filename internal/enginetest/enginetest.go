@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"github.com/deepflow-compose/deepflow-compose/internal/findup"
 )
 
 // Setup is one test binary's engine.
@@ -90,7 +92,7 @@ func (s *Setup) ensure() (func(), error) {
 	if os.Getenv("DOCKER_HOST") != "" && Answers() {
 		return nil, nil
 	}
-	script, err := findScript()
+	script, err := findup.Path("scripts/dockerd.sh")
 	if err != nil {
 		return nil, err
 	}
@@ -131,22 +133,6 @@ func (s *Setup) ensure() (func(), error) {
 		return nil, fmt.Errorf("dockerd at %s does not answer", host)
 	}
 	return stop, nil
-}
-
-func findScript() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		p := filepath.Join(d, "scripts", "dockerd.sh")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("scripts/dockerd.sh not found above %s", wd)
-		}
-	}
 }
 
 // Buffer collects what an engine prints from several goroutines (compose's

@@ -19,6 +19,7 @@ import (
 	"github.com/deepflow-compose/deepflow-compose/internal/reference"
 	"gopkg.in/yaml.v3"
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/cli/values"
@@ -88,11 +89,7 @@ func AgentChart(t testing.TB, version string) string {
 // Template renders chartDir as `helm template RELEASE CHART -n NAMESPACE
 // -f FILE…` would, without a cluster, and parses every object.
 func Template(ctx context.Context, chartDir, release, namespace string, valueFiles ...string) (*Result, error) {
-	chrt, err := loader.Load(chartDir)
-	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", chartDir, err)
-	}
-	vals, err := (&values.Options{ValueFiles: valueFiles}).MergeValues(getter.Providers{})
+	chrt, vals, err := load(chartDir, valueFiles)
 	if err != nil {
 		return nil, err
 	}
@@ -122,11 +119,7 @@ func Template(ctx context.Context, chartDir, release, namespace string, valueFil
 // values whose templates cannot be rendered here: Grafana's come from a
 // chart this harness only stubs.
 func Values(chartDir string, valueFiles ...string) (map[string]any, error) {
-	chrt, err := loader.Load(chartDir)
-	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", chartDir, err)
-	}
-	vals, err := (&values.Options{ValueFiles: valueFiles}).MergeValues(getter.Providers{})
+	chrt, vals, err := load(chartDir, valueFiles)
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +128,20 @@ func Values(chartDir string, valueFiles ...string) (map[string]any, error) {
 		return nil, err
 	}
 	return merged.AsMap(), nil
+}
+
+// load reads the chart and merges the values files, as helm does before
+// it renders.
+func load(chartDir string, valueFiles []string) (*chart.Chart, map[string]any, error) {
+	chrt, err := loader.Load(chartDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading %s: %w", chartDir, err)
+	}
+	vals, err := (&values.Options{ValueFiles: valueFiles}).MergeValues(getter.Providers{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return chrt, vals, nil
 }
 
 // Parse splits a multi-document manifest and decodes every object.

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/deepflow-compose/deepflow-compose/internal/findup"
 )
 
 // RequireEnv makes an absent reference a failure.
@@ -20,20 +22,11 @@ const RequireEnv = "DFC_REQUIRE_REFERENCE"
 // Root is ../shared/reference from the module root above the working
 // directory.
 func Root() (string, error) {
-	dir, err := os.Getwd()
+	mod, err := findup.Path("go.mod")
 	if err != nil {
-		return "", err
+		return "", errors.New("no go.mod above the working directory")
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "reference"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return filepath.Join(filepath.Dir(mod), "..", "shared", "reference"), nil
 }
 
 // Dir returns a reference directory (sub, e.g. "deepflow-charts") after

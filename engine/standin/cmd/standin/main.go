@@ -23,7 +23,6 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/engine"
 	"github.com/deepflow-compose/deepflow-compose/engine/standin"
-	"github.com/deepflow-compose/deepflow-compose/layout"
 	"github.com/deepflow-compose/deepflow-compose/topology"
 )
 
@@ -83,15 +82,14 @@ func run(dir string, o standin.Options) error {
 	if !mariadb {
 		return nil
 	}
-	d, err := layout.Read(ctx, s.Dir)
+	byService, err := e.ServiceImages(ctx, s)
 	if err != nil {
 		return err
 	}
-	svc := d.Compose.Service(s.Topology.MySQL.Service)
-	if svc == nil || svc.Image.Val == "" {
+	mysql := byService[s.Topology.MySQL.Service]
+	if mysql == "" {
 		return fmt.Errorf("%s: service %s names no image", topology.Compose, s.Topology.MySQL.Service)
 	}
-	mysql := svc.Image.Val
 	rootfs, err := standin.MariaDBRootfs(ctx)
 	if err != nil {
 		return err
