@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"regexp"
 	"strings"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/deepflow-compose/deepflow-compose/agentcfg"
 	"github.com/deepflow-compose/deepflow-compose/api"
+	"github.com/deepflow-compose/deepflow-compose/settings"
 )
 
 // Errors Run wraps besides api's sentinels.
@@ -122,14 +122,12 @@ func ExitCode(err error) int {
 	return ExitRefused
 }
 
-var groupIDRE = regexp.MustCompile(`^g-[A-Za-z0-9]{10}$`)
-
 // Check validates a Spec without talking to a server.
 func (s Spec) Check() error {
 	switch {
 	case s.GroupName == "":
 		return fmt.Errorf("%w: no agent group name", ErrSpec)
-	case !groupIDRE.MatchString(s.GroupID):
+	case !settings.IsGroupID(s.GroupID):
 		return fmt.Errorf("%w: agent group ID %q is not g- followed by 10 letters or digits, as deepflow-server requires", ErrSpec, s.GroupID)
 	case s.Format != agentcfg.Legacy && s.Format != agentcfg.Sectioned:
 		return fmt.Errorf("%w: group config format %v", ErrSpec, s.Format)

@@ -64,6 +64,8 @@ func TestBadInput(t *testing.T) {
 		{"unknown recipe key", settings.Inputs{Sets: []string{"agent.group.processTopology.enable=true"}}, `--set agent.group.processTopology.enable=true: invalid settings: unknown key "agent.group.processTopology.enable"`, settings.ErrSettings},
 		{"bad recipe value", settings.Inputs{Sets: []string{"agent.group.kubernetesResources.presets=[rancher]"}}, `agent.group.kubernetesResources.presets[0]: "rancher" is not one of openshift, openkruise`, agentcfg.ErrEnum},
 		{"bad group ID", settings.Inputs{Sets: []string{"agent.groupID=TE8la86jlZ"}}, `invalid settings: agent.groupID: "TE8la86jlZ" is not an agent group ID like g-TE8la86jlZ`, settings.ErrSettings},
+		// deepflow-server refuses any length but 10 (INVALID_POST_DATA).
+		{"short group ID", settings.Inputs{Sets: []string{"agent.groupID=g-abc"}}, `invalid settings: agent.groupID: "g-abc" is not an agent group ID like g-TE8la86jlZ`, settings.ErrSettings},
 		{"bad agent mode", settings.Inputs{Sets: []string{"agent.mode=daemonset"}}, `invalid settings: agent.mode: "daemonset" must be container or process`, settings.ErrSettings},
 		{"bad image overrides", settings.Inputs{Sets: []string{"images.foo=x:1", "images.server=nope"}},
 			`invalid settings: images.foo: unknown component (one of mysql, clickhouse, server, app, grafana, grafanaInit, grafanaInitDsDh, agent); ` +

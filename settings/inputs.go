@@ -223,7 +223,7 @@ func (in *Inputs) Settings() (*Settings, *Profile, error) {
 var (
 	projectNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 	timezoneRE    = regexp.MustCompile(`^[A-Za-z0-9_+\-/]+$`)
-	groupIDRE     = regexp.MustCompile(`^g-[A-Za-z0-9]+$`)
+	groupIDRE     = regexp.MustCompile(`^g-[A-Za-z0-9]{10}$`)
 	// A pinned reference: name, then a tag or a digest.
 	imageRefRE  = regexp.MustCompile(`^[a-z0-9]+([._/:-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`)
 	hostRE      = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$`)
@@ -353,7 +353,7 @@ func (s *Settings) Validate() error {
 	default:
 		bad("agent.mode", "%q must be container or process", s.Agent.Mode)
 	}
-	if s.Agent.GroupID != "" && !groupIDRE.MatchString(s.Agent.GroupID) {
+	if s.Agent.GroupID != "" && !IsGroupID(s.Agent.GroupID) {
 		bad("agent.groupID", "%q is not an agent group ID like g-TE8la86jlZ", s.Agent.GroupID)
 	}
 	if !groupNameRE.MatchString(s.Agent.DomainName) {
@@ -457,3 +457,8 @@ func nameFlags(err error, overrides []Override) error {
 	}
 	return out
 }
+
+// IsGroupID reports whether id is an agent group ID deepflow-server
+// accepts: g- and exactly 10 letters or digits (it refuses others with
+// INVALID_POST_DATA).
+func IsGroupID(id string) bool { return groupIDRE.MatchString(id) }
