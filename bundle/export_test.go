@@ -60,7 +60,7 @@ func Reseal(t testing.TB, file string, edit func(members []TarMember, man *Manif
 	members = edit(members, &man)
 	var buf bytes.Buffer
 	sum := sha256.New()
-	fw, err := newFrameWriter(io.MultiWriter(&buf, sum), zstd.SpeedDefault)
+	fw, err := newFrameWriter(io.MultiWriter(&buf, sum), DefaultLevel)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func workers() int { return max(1, min(runtime.GOMAXPROCS(0), 4)) }
 // bounded: at most workers+1 frames are in flight.
 type frameWriter struct {
 	w   io.Writer
-	enc *zstd.Encoder
+	enc frameEncoder
 	cur []byte
 	// bufs holds the frame buffers not in use, made as needed up to its
 	// capacity; outs the compressed ones.
@@ -49,12 +49,20 @@ type frameJob struct {
 	ready   chan struct{}
 }
 
-func newFrameWriter(w io.Writer, level zstd.EncoderLevel) (*frameWriter, error) {
+// frameEncoder compresses one frame into dst's space, whole, stating its
+// content size; it is safe for concurrent use. encode_cgo.go and
+// encode_purego.go each give one.
+type frameEncoder interface {
+	encode(dst, src []byte) ([]byte, error)
+}
+
+// DefaultLevel is zstd's level for bundles: zstd's own default.
+const DefaultLevel = 3
+
+// newFrameWriter compresses at the zstd level given (as zstd -N).
+func newFrameWriter(w io.Writer, level int) (*frameWriter, error) {
 	n := workers()
-	// All-literal entropy coding: a little smaller at no cost in speed;
-	// the lower-memory encoder: the same bytes, 30 MiB less heap.
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(n),
-		zstd.WithAllLitEntropyCompression(true), zstd.WithLowerEncoderMem(true))
+	enc, err := newEncoder(level, n)
 	if err != nil {
 		return nil, err
 	}
@@ -75,8 +83,15 @@ func (fw *frameWriter) drain() {
 				fw.fail(err)
 			}
 		}
+		// The output buffer goes back before the input one, which the
+		// writer waits for: so Flush mostly finds it free. Flush makes a
+		// new one when none is (the OS can pause this goroutine between
+		// the two), so one can come back to a full pool: it goes.
+		select {
+		case fw.outs <- j.out[:0]:
+		default:
+		}
 		fw.bufs <- j.in[:0]
-		fw.outs <- j.out[:0]
 	}
 }
 
@@ -135,7 +150,10 @@ func (fw *frameWriter) Flush() {
 	default:
 	}
 	go func() {
-		j.out = fw.enc.EncodeAll(j.in, out)
+		var err error
+		if j.out, err = fw.enc.encode(out, j.in); err != nil {
+			fw.fail(fmt.Errorf("bundle: compressing: %w", err))
+		}
 		close(j.ready)
 	}()
 	fw.queue <- j

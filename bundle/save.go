@@ -16,8 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/deepflow-compose/deepflow-compose/catalog"
 	"github.com/deepflow-compose/deepflow-compose/deployment"
 )
@@ -35,8 +33,8 @@ type SaveOptions struct {
 	Tool string
 	// ChunkSize is the size of the images' chunks; DefaultChunkSize when 0.
 	ChunkSize int
-	// Level is the zstd level; zstd.SpeedDefault when 0.
-	Level zstd.EncoderLevel
+	// Level is the zstd level (as zstd -N); DefaultLevel when 0.
+	Level int
 }
 
 // SaveResult tells what was written.
@@ -74,7 +72,7 @@ func Save(ctx context.Context, o SaveOptions) (res *SaveResult, err error) {
 		return nil, fmt.Errorf("bundle save: chunk size %d is over the %d load accepts", o.ChunkSize, maxChunkSize)
 	}
 	if o.Level == 0 {
-		o.Level = zstd.SpeedDefault
+		o.Level = DefaultLevel
 	}
 	// Before any work: the bundle is renamed onto o.Out only at the end.
 	if st, err := os.Stat(o.Out); err == nil && st.IsDir() {
@@ -278,23 +276,10 @@ type writer struct {
 	man   *Manifest
 }
 
-// member writes one member whose sha256 is already known.
-func (w *writer) member(name string, mode int64, data []byte, sum [sha256.Size]byte) error {
-	if err := w.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)), ModTime: epoch}); err != nil {
-		return err
-	}
-	if _, err := w.tw.Write(data); err != nil {
-		return err
-	}
-	w.man.Members = append(w.man.Members, Member{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
-	w.meter.add(len(data))
-	return nil
-}
-
 // images streams the engine's save output into chunk members. A reader
-// only fills one chunk buffer from the engine while the previous chunk is
-// hashed and handed to the compressors, so the engine's export seldom
-// waits on either: two chunk buffers in all.
+// fills one chunk buffer from the engine while the previous chunk is
+// hashed and handed to the compressors at once, so the engine's export
+// seldom waits on either: two chunk buffers in all.
 func (w *writer) images(ctx context.Context, e Engine, refs []string, chunk int) error {
 	rc, err := e.SaveImages(ctx, refs)
 	if err != nil {
@@ -338,8 +323,8 @@ func (w *writer) images(ctx context.Context, e Engine, refs []string, chunk int)
 			return ctx.Err()
 		}
 		if len(f.b) > 0 {
-			if werr := w.member(chunkName(i), 0o644, f.b, sha256.Sum256(f.b)); werr != nil {
-				return werr
+			if err := w.chunk(chunkName(i), f.b); err != nil {
+				return err
 			}
 		}
 		free <- f.b[:cap(f.b)]
@@ -353,6 +338,28 @@ func (w *writer) images(ctx context.Context, e Engine, refs []string, chunk int)
 			return fmt.Errorf("bundle save: reading the engine's save stream: %w", f.err)
 		}
 	}
+}
+
+// chunk writes one chunk member, hashing it on another core meanwhile:
+// save is CPU-bound, and the compressors wait on neither.
+func (w *writer) chunk(name string, data []byte) error {
+	if err := w.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: epoch}); err != nil {
+		return err
+	}
+	var sum [sha256.Size]byte
+	hashed := make(chan struct{})
+	go func() {
+		sum = sha256.Sum256(data)
+		close(hashed)
+	}()
+	_, err := w.tw.Write(data)
+	<-hashed
+	if err != nil {
+		return err
+	}
+	w.man.Members = append(w.man.Members, Member{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
+	w.meter.add(len(data))
+	return nil
 }
 
 // file copies one file of the rendered directory, hashing as it goes.

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -24,7 +25,7 @@ func TestFramesRoundTrip(t *testing.T) {
 	in := frameInput(2*frameSize + frameSize/3)
 	write := func() []byte {
 		var buf bytes.Buffer
-		fw, err := newFrameWriter(&buf, zstd.SpeedDefault)
+		fw, err := newFrameWriter(&buf, DefaultLevel)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,6 +80,54 @@ func TestFramesRoundTrip(t *testing.T) {
 }
 
 // A frame whose content is not the size its header states is refused.
+// gatedEncoder compresses once open is closed.
+type gatedEncoder struct {
+	frameEncoder
+	open chan struct{}
+}
+
+func (g gatedEncoder) encode(dst, src []byte) ([]byte, error) {
+	<-g.open
+	return g.frameEncoder.encode(dst, src)
+}
+
+// Flush takes a free output buffer or makes one, so a frame can come back
+// to a full pool: the writer made one while the frame's buffer was on its
+// way back. Close must still finish; it used to wait forever.
+func TestFrameWriterFullPool(t *testing.T) {
+	var buf bytes.Buffer
+	fw, err := newFrameWriter(&buf, DefaultLevel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gatedEncoder{fw.enc, make(chan struct{})}
+	fw.enc = g
+	in := frameInput(frameSize)
+	if _, err := fw.Write(in); err != nil {
+		t.Fatal(err)
+	}
+	// The frame is in flight with a buffer of its own; the pool fills up.
+	for len(fw.outs) < cap(fw.outs) {
+		fw.outs <- nil
+	}
+	close(g.open)
+	done := make(chan error, 1)
+	go func() { done <- fw.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Close did not return with the frame written")
+	}
+	zr, _ := zstd.NewReader(bytes.NewReader(buf.Bytes()))
+	defer zr.Close()
+	if all, err := io.ReadAll(zr); err != nil || !bytes.Equal(all, in) {
+		t.Fatalf("decoded %d bytes (%v), want the %d written", len(all), err, len(in))
+	}
+}
+
 func TestFrameReaderChecksSizes(t *testing.T) {
 	enc, _ := zstd.NewWriter(nil)
 	a := enc.EncodeAll([]byte("hello"), nil)

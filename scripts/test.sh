@@ -34,3 +34,6 @@ fi
 # failure, not a reason to skip the tests built on them.
 export DFC_REQUIRE_REFERENCE=1
 go test -count=1 ./... "$@"
+# Without cgo, bundles are compressed by the Go encoder (bundle/encode_*.go):
+# its frames are tested too.
+CGO_ENABLED=0 go test -count=1 ./bundle -run 'Frame'
