@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"strconv"
@@ -60,6 +61,38 @@ func open(file string) (*os.File, int64, error) {
 // body. What it leaves unread is read and hashed after it.
 type visitFunc func(hdr *tar.Header, body io.Reader) error
 
+// memberBody is a member's body as visit gets it: it hashes what is read
+// through it. A reader that reads it whole may take the hashing over, to
+// run it on another core (bufPipe.ReadFrom does): readTar then asks for
+// the sum only when it compares, at the end.
+type memberBody struct {
+	r io.Reader
+	h hash.Hash
+	// taken is closed once the reader that took the hashing over has
+	// hashed every byte; nil while readTar hashes.
+	taken chan struct{}
+}
+
+func (b *memberBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.h.Write(p[:n])
+	return n, err
+}
+
+// takeOver hands the hashing to the caller, which reads the member to its
+// end from the returned reader, hashes it, and calls done.
+func (b *memberBody) takeOver() (src io.Reader, h hash.Hash, done func()) {
+	b.taken = make(chan struct{})
+	return b.r, b.h, func() { close(b.taken) }
+}
+
+func (b *memberBody) sum() string {
+	if b.taken != nil {
+		<-b.taken
+	}
+	return hex.EncodeToString(b.h.Sum(nil))
+}
+
 func corrupt(format string, a ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, a...)...)
 }
@@ -98,11 +131,12 @@ func read(ctx context.Context, r io.Reader, visit visitFunc) (*Manifest, error) 
 func readTar(ctx context.Context, zr io.Reader, visit visitFunc) (*Manifest, error) {
 	tr := tar.NewReader(zr)
 	var (
-		man   *Manifest
-		got   = map[string]Member{}
-		order []string
-		chunk int
-		last  = ""
+		man    *Manifest
+		got    = map[string]Member{}
+		bodies = map[string]*memberBody{}
+		order  []string
+		chunk  int
+		last   = ""
 	)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -145,17 +179,20 @@ func readTar(ctx context.Context, zr io.Reader, visit visitFunc) (*Manifest, err
 		} else if chunk == 0 {
 			return nil, corrupt("member %q comes before any image", hdr.Name)
 		}
-		h := sha256.New()
-		body := io.TeeReader(tr, h)
+		body := &memberBody{r: tr, h: sha256.New()}
 		if visit != nil {
 			if err := visit(hdr, body); err != nil {
 				return nil, err
 			}
 		}
-		if _, err := io.Copy(io.Discard, body); err != nil {
-			return nil, truncated(in(hdr.Name), err)
+		// A reader that took the hashing over read the member whole.
+		if body.taken == nil {
+			if _, err := io.Copy(io.Discard, body); err != nil {
+				return nil, truncated(in(hdr.Name), err)
+			}
 		}
-		got[hdr.Name] = Member{Name: hdr.Name, Size: hdr.Size, SHA256: hex.EncodeToString(h.Sum(nil))}
+		got[hdr.Name] = Member{Name: hdr.Name, Size: hdr.Size}
+		bodies[hdr.Name] = body
 		order = append(order, hdr.Name)
 		last = hdr.Name
 	}
@@ -164,6 +201,11 @@ func readTar(ctx context.Context, zr io.Reader, visit visitFunc) (*Manifest, err
 	// A damaged block can decode to wrong bytes that only this checksum
 	// catches; the members' own checksums then name what is wrong.
 	extra, err := io.Copy(io.Discard, zr)
+	for name, b := range bodies {
+		m := got[name]
+		m.SHA256 = b.sum()
+		got[name] = m
+	}
 	if err != nil {
 		if man != nil {
 			if cerr := compare(man, got, order); cerr != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -351,8 +352,9 @@ func (r *recorder) pass() error {
 // bufPipe is io.Pipe with room for a few blocks: its writer goes on (to
 // hash the next bytes) while its reader passes on the last ones.
 type bufPipe struct {
-	ch, free chan []byte
-	cur, buf []byte
+	ch, free chan *pipeBlock
+	cur      []byte
+	blk      *pipeBlock // the block cur is in
 
 	done     chan struct{} // closed by CloseRead
 	doneOnce sync.Once
@@ -361,34 +363,76 @@ type bufPipe struct {
 	werr     error // what reads end with once the writer closed
 }
 
+// pipeBlock is one block of a bufPipe. It is free again once its reader
+// and, when a member's hashing was taken over, its hasher are done.
+type pipeBlock struct {
+	b    []byte
+	n    int
+	refs atomic.Int32
+}
+
 const pipeBlocks = 4
 
+// pipeAll is how many blocks a pipe makes at most: the queue's, the one
+// read from, the one filled, and two for the hasher to lag by.
+const pipeAll = pipeBlocks + 4
+
 func newBufPipe() *bufPipe {
-	p := &bufPipe{ch: make(chan []byte, pipeBlocks), free: make(chan []byte, pipeBlocks+2), done: make(chan struct{})}
-	for range pipeBlocks + 2 {
+	p := &bufPipe{ch: make(chan *pipeBlock, pipeBlocks), free: make(chan *pipeBlock, pipeAll), done: make(chan struct{})}
+	for range pipeAll {
 		p.free <- nil
 	}
 	return p
 }
 
-// ReadFrom reads r straight into the pipe's blocks.
+func (p *bufPipe) release(b *pipeBlock) {
+	if b.refs.Add(-1) == 0 {
+		p.free <- b
+	}
+}
+
+// ReadFrom reads r straight into the pipe's blocks. Given a member's body,
+// it takes its hashing over: a goroutine hashes each block as it is
+// queued, on another core than the one that decodes and reads the bundle.
 func (p *bufPipe) ReadFrom(r io.Reader) (int64, error) {
+	var hq chan *pipeBlock
+	if mb, ok := r.(*memberBody); ok {
+		src, h, done := mb.takeOver()
+		r = src
+		// Never full: it holds no more than the blocks there are.
+		hq = make(chan *pipeBlock, pipeAll)
+		defer close(hq)
+		go func() {
+			defer done()
+			for b := range hq {
+				h.Write(b.b[:b.n])
+				p.release(b)
+			}
+		}()
+	}
 	var n int64
 	for {
-		var blk []byte
+		var blk *pipeBlock
 		select {
 		case blk = <-p.free:
 		case <-p.done:
 			return n, p.readErr()
 		}
 		if blk == nil {
-			blk = make([]byte, spoolBuf)
+			blk = &pipeBlock{b: make([]byte, spoolBuf)}
 		}
-		k, err := r.Read(blk[:cap(blk)])
+		k, err := r.Read(blk.b)
 		if k > 0 {
+			blk.n = k
+			blk.refs.Store(1)
+			if hq != nil {
+				blk.refs.Add(1)
+				hq <- blk
+			}
 			select {
-			case p.ch <- blk[:k]:
+			case p.ch <- blk:
 			case <-p.done:
+				p.release(blk)
 				return n, p.readErr()
 			}
 			n += int64(k)
@@ -431,15 +475,15 @@ func (p *bufPipe) CloseRead(err error) {
 
 // next waits for a block; false at the stream's end.
 func (p *bufPipe) next() bool {
-	if p.buf != nil {
-		p.free <- p.buf[:0]
-		p.buf = nil
+	if p.blk != nil {
+		p.release(p.blk)
+		p.blk = nil
 	}
 	b, ok := <-p.ch
 	if !ok {
 		return false
 	}
-	p.buf, p.cur = b, b
+	p.blk, p.cur = b, b.b[:b.n]
 	return true
 }
 
