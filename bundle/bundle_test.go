@@ -474,6 +474,24 @@ func TestLoadRefusesNonEmptyTarget(t *testing.T) {
 	}
 }
 
+// Without -o the target is the manifest's directory, here: one that is
+// not empty is refused before any image reaches the engine.
+func TestLoadRefusesNonEmptyDefaultTarget(t *testing.T) {
+	dir, d := renderDir(t)
+	f := newFake(d, 1000)
+	b := saveFake(t, dir, f, 0)
+	here := t.TempDir()
+	t.Chdir(here)
+	target := filepath.Join(here, filepath.Base(dir))
+	os.Mkdir(target, 0o755)
+	os.WriteFile(filepath.Join(target, "keep"), []byte("mine"), 0o644)
+	_, err := Load(context.Background(), LoadOptions{File: b, Engine: f})
+	want := "target directory is not empty: " + target + "; choose another with -o, or move it away"
+	if !errors.Is(err, ErrExists) || err.Error() != want || f.loads != 0 {
+		t.Errorf("err = %v (loads %d)\nwant  %s and no load", err, f.loads, want)
+	}
+}
+
 func TestLoadChecksIDs(t *testing.T) {
 	dir, d := renderDir(t)
 	f := newFake(d, 1000)

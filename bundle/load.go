@@ -88,6 +88,13 @@ func Load(ctx context.Context, o LoadOptions) (*LoadResult, error) {
 	}
 	var st *staged
 	if c != nil {
+		// The stream hands the images to the engine as it reads them:
+		// a target that will be refused is refused first.
+		if target == "" {
+			if err := emptyOrAbsent(filepath.Join(parent, c.man.Dir)); err != nil {
+				return nil, err
+			}
+		}
 		st, err = stream(ctx, o, f, c, parent, target)
 	} else {
 		st, err = unpack(ctx, o, f, size, parent, target)
