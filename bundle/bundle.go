@@ -3,11 +3,14 @@
 //
 // # Format
 //
-// A bundle is one zstd stream (with zstd's frame checksums) of one tar
-// archive. The stream is a series of independent frames of 8 MiB of the
-// tar each, so that save compresses and load decodes several at once; the
-// manifest has the last frame to itself. Any zstd decoder reads the frames
-// as one stream. The tar's members come in this order:
+// A bundle is one zstd stream of one tar archive. The stream is a series
+// of independent frames of 8 MiB of the tar each, so that save compresses
+// and load decodes several at once; the manifest has the last frame to
+// itself. Any zstd decoder reads the frames as one stream. A binary built
+// with cgo compresses them with libzstd (compiled in), one built without
+// with the Go encoder, which also writes zstd's own frame checksums; the
+// checksums below make those redundant, and every load reads both kinds.
+// The tar's members come in this order:
 //
 //	images/images.tar.000000   the images as one `docker save` tar (layers
 //	images/images.tar.000001   shared between images stored once), cut in

@@ -196,10 +196,11 @@ func readTar(ctx context.Context, zr io.Reader, visit visitFunc) (*Manifest, err
 		order = append(order, hdr.Name)
 		last = hdr.Name
 	}
-	// zstd checks its frame checksum when the frame ends, which may be
-	// after the tar's end-of-archive blocks: read to the end.
-	// A damaged block can decode to wrong bytes that only this checksum
-	// catches; the members' own checksums then name what is wrong.
+	// zstd checks a frame's checksum, when it has one, where the frame
+	// ends, which may be after the tar's end-of-archive blocks: read to
+	// the end. A damaged block can decode to wrong bytes that only such a
+	// checksum (or the file's own) catches; the members' own checksums
+	// then name what is wrong.
 	extra, err := io.Copy(io.Discard, zr)
 	for name, b := range bodies {
 		m := got[name]

@@ -203,6 +203,15 @@ bench_bundle() {
 		printf '%-48s median %sx over %d pairs (range %s)\n' "bundle load / docker load (raw tar)" \
 			"$(printf '%s\n' "${loads[@]}" | median)" "$PAIRS" "$(printf '%s\n' "${loads[@]}" | range)"
 	fi
+	# Peak RSS, the whole process's: libzstd's memory (save, with cgo) is
+	# in no Go heap figure.
+	local rs rl
+	rm -f "$work/b.tar.zst"
+	rs=$(/usr/bin/time -f '%M' "$dfc" bundle save "$work/d" -o "$work/b.tar.zst" --progress quiet 2>&1 >/dev/null | tail -n1)
+	rm -rf "$work/out"
+	rmi
+	rl=$(/usr/bin/time -f '%M' "$dfc" bundle load "$work/b.tar.zst" -o "$work/out" --progress quiet 2>&1 >/dev/null | tail -n1)
+	printf '%-48s save %d MB, load %d MB\n' "bundle peak RSS" $((rs / 1024)) $((rl / 1024))
 }
 
 bench_up() {
