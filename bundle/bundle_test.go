@@ -31,6 +31,8 @@ import (
 
 type fakeEngine struct {
 	images map[string]engine.LocalImage
+	// prepare is how long SaveImages takes before it streams.
+	prepare time.Duration
 	// save is what SaveImages streams.
 	save   []byte
 	loads  int
@@ -48,6 +50,7 @@ func (f *fakeEngine) Inspect(_ context.Context, ref string) (engine.LocalImage, 
 }
 
 func (f *fakeEngine) SaveImages(context.Context, []string) (io.ReadCloser, error) {
+	time.Sleep(f.prepare)
 	return io.NopCloser(bytes.NewReader(f.save)), nil
 }
 
@@ -115,6 +118,30 @@ func saveFake(t testing.TB, dir string, f *fakeEngine, chunk int) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// An engine slow to start its export gets a line that says so, before the
+// bar; a quick one does not.
+func TestSaveSaysTheEngineIsPreparing(t *testing.T) {
+	defer func(d time.Duration) { exportNote = d }(exportNote)
+	exportNote = 20 * time.Millisecond
+	dir, d := renderDir(t)
+	for _, c := range []struct {
+		prepare time.Duration
+		note    bool
+	}{{0, false}, {200 * time.Millisecond, true}} {
+		f := newFake(d, 10_000)
+		f.prepare = c.prepare
+		var log bytes.Buffer
+		out := filepath.Join(t.TempDir(), "b.tar.zst")
+		if _, err := Save(context.Background(), SaveOptions{Dir: dir, Out: out, Engine: f, Progress: Progress{W: &log}}); err != nil {
+			t.Fatal(err)
+		}
+		const note = "save: the engine is preparing the images' export…\n"
+		if got := strings.HasPrefix(log.String(), note); got != c.note || strings.Count(log.String(), note) > 1 {
+			t.Errorf("engine preparing %v: log %q, want the note %v", c.prepare, log.String(), c.note)
+		}
+	}
 }
 
 func TestSaveVerifyLoad(t *testing.T) {

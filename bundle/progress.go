@@ -67,6 +67,16 @@ func (m *meter) add(n int) {
 	}
 }
 
+// note prints a line of its own, before any bar is drawn.
+func (m *meter) note(line string) {
+	if m == nil || m.p.W == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	fmt.Fprintln(m.p.W, m.label+": "+line)
+}
+
 // done ends the report with the total and the mean rate.
 func (m *meter) done() {
 	if m == nil || m.p.W == nil {

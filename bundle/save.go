@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/deepflow-compose/deepflow-compose/catalog"
@@ -44,6 +45,10 @@ type SaveResult struct {
 	// compression.
 	Size, Raw int64
 }
+
+// exportNote is how long save waits for the engine's first byte before it
+// says that the engine is still preparing.
+var exportNote = time.Second
 
 // epoch is every member's mtime, so that the same directory and images
 // give the same bundle.
@@ -281,6 +286,18 @@ type writer struct {
 // hashed and handed to the compressors at once, so the engine's export
 // seldom waits on either: two chunk buffers in all.
 func (w *writer) images(ctx context.Context, e Engine, refs []string, chunk int) error {
+	// An engine can take a while to prepare its export before the first
+	// byte (a second for every few hundred MB here): say why nothing moves.
+	var mu sync.Mutex
+	started := false
+	waiting := time.AfterFunc(exportNote, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !started {
+			w.meter.note("the engine is preparing the images' export…")
+		}
+	})
+	defer waiting.Stop()
 	rc, err := e.SaveImages(ctx, refs)
 	if err != nil {
 		return err
@@ -321,6 +338,12 @@ func (w *writer) images(ctx context.Context, e Engine, refs []string, chunk int)
 		case f = <-full:
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+		if i == 0 {
+			// The note, if any, is out before the bar.
+			mu.Lock()
+			started = true
+			mu.Unlock()
 		}
 		if len(f.b) > 0 {
 			if err := w.chunk(chunkName(i), f.b); err != nil {
