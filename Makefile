@@ -22,6 +22,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) vet ./bundle
+	CGO_ENABLED=0 $(GO) run $(STATICCHECK) ./bundle
 	$(GO) run $(STATICCHECK) ./...
 
 # Prints each target's execution count; full logs in fuzz-logs/.
