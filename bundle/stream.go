@@ -128,8 +128,12 @@ func stream(ctx context.Context, o LoadOptions, f *os.File, c *checked, parent, 
 
 	m := newMeter(o.Progress, "load", c.man.Size())
 	visit := func(hdr *tar.Header, body io.Reader) error {
+		// The bar counts the members' bytes, as the manifest's total
+		// does: a chunk at its end (the pipe takes its body whole).
 		if chunkRE.MatchString(hdr.Name) {
-			if _, err := fd.in.ReadFrom(body); err != nil {
+			n, err := fd.in.ReadFrom(body)
+			m.add(int(n))
+			if err != nil {
 				if errors.Is(err, errFeed) {
 					return err
 				}
@@ -137,12 +141,12 @@ func stream(ctx context.Context, o LoadOptions, f *os.File, c *checked, parent, 
 			}
 			return nil
 		}
-		return writeMember(root, strings.TrimPrefix(hdr.Name, deployPrefix), os.FileMode(hdr.Mode)&0o777, body)
+		return writeMember(root, strings.TrimPrefix(hdr.Name, deployPrefix), os.FileMode(hdr.Mode)&0o777, &countReader{r: body, m: m})
 	}
 	// The file is not hashed again: a change since step 1 that alters
 	// its content fails a frame's or a member's checksum, and one that
 	// does not is harmless.
-	man, err := readTar(ctx, &countReader{r: fr, m: m}, visit)
+	man, err := readTar(ctx, fr, visit)
 	// Only now may the engine see the end of the images' tar. Its
 	// answer, and the image IDs Load checks next, tell whether it took
 	// them.
