@@ -354,7 +354,7 @@ func (r *recorder) pass() error {
 }
 
 // bufPipe is io.Pipe with room for a few blocks: its writer goes on (to
-// hash the next bytes) while its reader passes on the last ones.
+// decode the next bytes) while its reader passes on the last ones.
 type bufPipe struct {
 	ch, free chan *pipeBlock
 	cur      []byte
